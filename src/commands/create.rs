@@ -1,0 +1,137 @@
+//! `husk create`: set the container up and leave its init blocked on the
+//! exec fifo until `husk start`. A failure leaves nothing behind.
+
+use std::ffi::CString;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+
+use crate::bail;
+use crate::cli::{CreateArgs, Global};
+use crate::container::{Container, State, id, state};
+use crate::error::{Context, Error, Result};
+use crate::linux::mounts;
+use crate::linux::namespaces::NsKind;
+use crate::linux::proc;
+use crate::spawn::{self, Init, SpawnOptions};
+use crate::spec::{self, Plan};
+use crate::steps::step;
+
+pub struct Created {
+    pub container: Container,
+    pub init: Init,
+}
+
+pub fn run(g: &Global, a: &CreateArgs) -> Result<()> {
+    let c = create(g, a, true)?;
+    if let Some(p) = &a.pid_file {
+        write_pid_file(p, c.init.pid)?;
+    }
+    Ok(())
+}
+
+pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    // Written whole and renamed: conmon and containerd read it the moment
+    // create returns.
+    state::write_atomic(path, pid.to_string().as_bytes()).context("write pid file")
+}
+
+fn absolute(p: &Path) -> Result<PathBuf> {
+    std::fs::canonicalize(p).map_err(|e| Error::from(e).context(format!("bundle {}", p.display())))
+}
+
+/// Everything create does; `wait_for_start` false is run's path.
+pub fn create(g: &Global, a: &CreateArgs, wait_for_start: bool) -> Result<Created> {
+    id::validate(&a.id)?;
+    if g.systemd_cgroup {
+        bail!("--systemd-cgroup: husk does not support the systemd cgroup driver yet");
+    }
+    let bundle = absolute(&a.bundle)?;
+    let plan = step(
+        "load-config",
+        format!("{}/config.json", bundle.display()),
+        || {
+            let spec = spec::load(&bundle)?;
+            Plan::build(&spec, &bundle)
+        },
+    )?;
+    if a.console_socket.is_some() {
+        bail!("--console-socket: process.terminal is false, so there is no terminal to send");
+    }
+    let container = Container::create(&g.root, &a.id)?;
+    match setup(&container, &plan, a, wait_for_start) {
+        Ok(init) => Ok(Created { container, init }),
+        Err(e) => {
+            // The init (if any) is already dead and reaped; the directory is
+            // all that is left.
+            let _ = container.remove();
+            Err(e)
+        }
+    }
+}
+
+fn setup(c: &Container, plan: &Plan, a: &CreateArgs, wait_for_start: bool) -> Result<Init> {
+    let fifo = if wait_for_start {
+        Some(make_fifo(&c.fifo_path())?)
+    } else {
+        None
+    };
+    let init = spawn::spawn(&SpawnOptions {
+        id: &a.id,
+        plan,
+        fifo: fifo.as_ref(),
+        no_pivot: a.no_pivot,
+        no_new_keyring: a.no_new_keyring,
+        preserve_fds: a.preserve_fds,
+    })?;
+    let r = (|| {
+        let start_time = proc::stat(init.pid).map(|s| s.start_time).ok_or_else(|| {
+            Error::msg(format!(
+                "container init (pid {}) vanished during create",
+                init.pid
+            ))
+        })?;
+        let st = State {
+            oci_version: plan.oci_version.clone(),
+            id: a.id.clone(),
+            pid: init.pid,
+            bundle: plan.bundle.to_string_lossy().into_owned(),
+            rootfs: plan.rootfs.to_string_lossy().into_owned(),
+            created: state::now_rfc3339(),
+            owner: String::new(),
+            annotations: plan.annotations.clone(),
+            init_start_time: start_time,
+            own_pid_ns: plan.ns.is_new(NsKind::Pid),
+        };
+        st.write(&c.state_path())?;
+        if let Some(p) = &a.pid_file {
+            write_pid_file(p, init.pid)?;
+        }
+        Ok(())
+    })();
+    match r {
+        Ok(()) => Ok(init),
+        Err(e) => {
+            spawn::parent::kill_and_reap(init.pid);
+            Err(e)
+        }
+    }
+}
+
+/// The fifo the init blocks on. Opened O_PATH here so the init can reopen
+/// it for writing after pivot_root, when the state directory is out of reach.
+fn make_fifo(path: &Path) -> Result<OwnedFd> {
+    let c = CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| Error::msg("fifo path has a NUL byte"))?;
+    // SAFETY: NUL-terminated path.
+    if unsafe { libc::mkfifo(c.as_ptr(), 0o622) } < 0 {
+        return Err(Error::sys(
+            format!("mkfifo({})", path.display()),
+            Errno::last(),
+        ));
+    }
+    let p = path.to_string_lossy();
+    mounts::openat2(libc::AT_FDCWD, &p, libc::O_PATH, 0)
+        .map_err(|e| Error::sys(format!("open {p}"), e))
+}

@@ -1,0 +1,155 @@
+//! One directory per container under --root: state.json, a lock file and,
+//! until start, the exec fifo. Every command holds the lock while it works.
+
+pub mod id;
+pub mod lifecycle;
+pub mod process;
+pub mod state;
+
+use std::fs::{File, OpenOptions};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+
+use crate::bail;
+use crate::error::{Error, Result};
+use crate::linux::proc;
+pub use lifecycle::Status;
+pub use state::State;
+
+pub const STATE_FILE: &str = "state.json";
+pub const LOCK_FILE: &str = "lock";
+pub const FIFO: &str = "exec.fifo";
+
+/// A container directory whose lock this process holds.
+pub struct Container {
+    pub dir: PathBuf,
+    _lock: File,
+}
+
+fn flock(f: &File, path: &Path) -> Result<()> {
+    loop {
+        // SAFETY: flock on an fd we own.
+        let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
+        if r == 0 {
+            return Ok(());
+        }
+        let e = Errno::last();
+        if e != Errno::EINTR {
+            return Err(Error::sys(format!("flock({})", path.display()), e));
+        }
+    }
+}
+
+impl Container {
+    /// Make the directory for a new container; fails if the ID is taken.
+    pub fn create(root: &Path, id: &str) -> Result<Container> {
+        id::validate(id)?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(root)
+            .map_err(|e| {
+                Error::from(e).context(format!("create root directory {}", root.display()))
+            })?;
+        let dir = root.join(id);
+        match std::fs::DirBuilder::new().mode(0o711).create(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                bail!("container with id exists: {id}")
+            }
+            Err(e) => {
+                return Err(
+                    Error::from(e).context(format!("create state directory {}", dir.display()))
+                );
+            }
+        }
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&lock_path)
+            .map_err(|e| Error::from(e).context(format!("create {}", lock_path.display())));
+        let lock = match lock {
+            Ok(l) => l,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(e);
+            }
+        };
+        flock(&lock, &lock_path)?;
+        Ok(Container { dir, _lock: lock })
+    }
+
+    /// Lock an existing container. Its state is read fresh after the lock
+    /// is held, so a concurrent delete is seen as "does not exist".
+    pub fn open(root: &Path, id: &str) -> Result<(Container, State)> {
+        id::validate(id)?;
+        let dir = root.join(id);
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = match File::open(&lock_path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!("container does not exist"),
+            Err(e) => return Err(Error::from(e).context(format!("open {}", lock_path.display()))),
+        };
+        flock(&lock, &lock_path)?;
+        let st = match State::read(&dir.join(STATE_FILE)) {
+            Ok(s) => s,
+            Err(e) if e.errno() == Some(Errno::ENOENT) => bail!("container does not exist"),
+            Err(e) => return Err(e),
+        };
+        Ok((Container { dir, _lock: lock }, st))
+    }
+
+    pub fn state_path(&self) -> PathBuf {
+        self.dir.join(STATE_FILE)
+    }
+
+    pub fn fifo_path(&self) -> PathBuf {
+        self.dir.join(FIFO)
+    }
+
+    /// The status, from the live process rather than from what was saved.
+    pub fn status(&self, st: &State) -> Status {
+        status_of(&self.dir, st)
+    }
+
+    /// Remove the directory. The lock stays held until `self` drops, so a
+    /// waiter wakes up to find state.json gone.
+    pub fn remove(&self) -> Result<()> {
+        std::fs::remove_dir_all(&self.dir)
+            .map_err(|e| Error::from(e).context(format!("remove {}", self.dir.display())))
+    }
+}
+
+pub fn status_of(dir: &Path, st: &State) -> Status {
+    match proc::stat(st.pid) {
+        Some(p) if p.start_time == st.init_start_time && p.state != 'Z' && p.state != 'X' => {
+            if dir.join(FIFO).exists() {
+                Status::Created
+            } else {
+                Status::Running
+            }
+        }
+        _ => Status::Stopped,
+    }
+}
+
+/// IDs of the containers under root, for `list`.
+pub fn list_ids(root: &Path) -> Result<Vec<String>> {
+    let rd = match std::fs::read_dir(root) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(Error::from(e).context(format!("read {}", root.display()))),
+    };
+    let mut ids: Vec<String> = rd
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    ids.sort();
+    Ok(ids)
+}

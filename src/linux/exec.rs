@@ -1,0 +1,102 @@
+//! Finding process.args[0] on the container's PATH and exec'ing it.
+
+use std::ffi::CString;
+
+use nix::errno::Errno;
+
+use crate::error::{Error, Result};
+
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+pub fn path_from_env(env: &[String]) -> &str {
+    env.iter()
+        .rev()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or(DEFAULT_PATH)
+}
+
+fn executable(path: &str) -> bool {
+    let Ok(c) = CString::new(path) else {
+        return false;
+    };
+    // SAFETY: NUL-terminated path.
+    if unsafe { libc::access(c.as_ptr(), libc::X_OK) } != 0 {
+        return false;
+    }
+    std::fs::metadata(path)
+        .map(|m| m.is_file())
+        .unwrap_or(false)
+}
+
+/// Look the program up the way a shell would, checked as the container user.
+pub fn find(arg0: &str, path_var: &str) -> Result<String> {
+    if arg0.contains('/') {
+        if executable(arg0) {
+            return Ok(arg0.to_string());
+        }
+        let e = CString::new(arg0)
+            .ok()
+            .map(|c| {
+                // SAFETY: NUL-terminated path.
+                unsafe { libc::access(c.as_ptr(), libc::X_OK) };
+                Errno::last()
+            })
+            .unwrap_or(Errno::EINVAL);
+        return Err(Error::sys(format!("exec {arg0:?}"), e));
+    }
+    for dir in path_var.split(':') {
+        let dir = if dir.is_empty() { "." } else { dir };
+        let cand = format!("{}/{arg0}", dir.trim_end_matches('/'));
+        if executable(&cand) {
+            return Ok(cand);
+        }
+    }
+    Err(Error::msg(format!(
+        "exec: {arg0:?}: executable file not found in $PATH ({path_var})"
+    )))
+}
+
+fn cstrings(v: &[String]) -> Result<Vec<CString>> {
+    v.iter()
+        .map(|s| {
+            CString::new(s.as_str()).map_err(|_| Error::msg(format!("{s:?} contains a NUL byte")))
+        })
+        .collect()
+}
+
+/// execve; returns only on failure.
+pub fn exec(path: &str, args: &[String], env: &[String]) -> Error {
+    let run = || -> Result<Errno> {
+        let p = CString::new(path).map_err(|_| Error::msg("path has a NUL byte"))?;
+        let a = cstrings(args)?;
+        let e = cstrings(env)?;
+        let mut ap: Vec<*const libc::c_char> = a.iter().map(|s| s.as_ptr()).collect();
+        ap.push(std::ptr::null());
+        let mut ep: Vec<*const libc::c_char> = e.iter().map(|s| s.as_ptr()).collect();
+        ep.push(std::ptr::null());
+        // SAFETY: all arrays are NULL-terminated and point at live CStrings.
+        unsafe { libc::execve(p.as_ptr(), ap.as_ptr(), ep.as_ptr()) };
+        Ok(Errno::last())
+    };
+    match run() {
+        Ok(errno) => Error::sys(format!("execve({path})"), errno),
+        Err(e) => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_lookup() {
+        assert_eq!(path_from_env(&["A=1".into(), "PATH=/x:/y".into()]), "/x:/y");
+        assert_eq!(path_from_env(&[]), DEFAULT_PATH);
+        assert_eq!(find("sh", "/nonexistent:/bin").unwrap(), "/bin/sh");
+        let e = find("no-such-binary-husk", "/bin").unwrap_err();
+        assert!(
+            e.to_string().contains("executable file not found in $PATH"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,69 @@
+//! Switching to the container user while keeping the capabilities the
+//! config grants.
+
+use nix::errno::Errno;
+
+use crate::error::{Error, Result};
+
+/// setgroups, setresgid, setresuid. PR_SET_KEEPCAPS keeps the permitted set
+/// across the uid change so capset can grant it again afterwards.
+pub fn switch_user(uid: u32, gid: u32, groups: &[u32]) -> Result<()> {
+    // SAFETY: integer-only prctl.
+    if unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) } < 0 {
+        return Err(Error::sys("prctl(PR_SET_KEEPCAPS, 1)", Errno::last()));
+    }
+    // SAFETY: groups is a valid slice of gid_t for its length.
+    if unsafe { libc::setgroups(groups.len(), groups.as_ptr()) } < 0 {
+        return Err(Error::sys(format!("setgroups({groups:?})"), Errno::last()));
+    }
+    // Raw syscalls, not libc's wrappers: glibc broadcasts set*id to all
+    // threads with signals, which we neither need nor want here.
+    // SAFETY: integer-only syscalls.
+    if unsafe { libc::syscall(libc::SYS_setresgid, gid, gid, gid) } < 0 {
+        return Err(Error::sys(format!("setresgid({gid})"), Errno::last()));
+    }
+    // SAFETY: as above.
+    if unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) } < 0 {
+        return Err(Error::sys(format!("setresuid({uid})"), Errno::last()));
+    }
+    // SAFETY: integer-only prctl.
+    if unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 0, 0, 0, 0) } < 0 {
+        return Err(Error::sys("prctl(PR_SET_KEEPCAPS, 0)", Errno::last()));
+    }
+    Ok(())
+}
+
+pub fn set_no_new_privs() -> Result<()> {
+    // SAFETY: integer-only prctl.
+    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } < 0 {
+        return Err(Error::sys("prctl(PR_SET_NO_NEW_PRIVS, 1)", Errno::last()));
+    }
+    Ok(())
+}
+
+/// HOME from the container's /etc/passwd when the config did not set it.
+pub fn home_for(uid: u32) -> String {
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|t| home_from_passwd(&t, uid))
+        .unwrap_or_else(|| "/".to_string())
+}
+
+pub fn home_from_passwd(text: &str, uid: u32) -> Option<String> {
+    text.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() >= 6 && f[2].parse::<u32>().ok() == Some(uid)).then(|| f[5].to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwd_home() {
+        let t = "root:x:0:0:root:/root:/bin/sh\ndemo:x:1000:1000::/home/demo:/bin/sh\n";
+        assert_eq!(home_from_passwd(t, 1000).as_deref(), Some("/home/demo"));
+        assert_eq!(home_from_passwd(t, 5), None);
+    }
+}

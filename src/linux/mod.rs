@@ -1,0 +1,17 @@
+//! One thin, safe wrapper per kernel concern.
+
+pub mod capabilities;
+pub mod devices;
+pub mod exec;
+pub mod fds;
+pub mod identity;
+pub mod idmap;
+pub mod mount_options;
+pub mod mounts;
+pub mod namespaces;
+pub mod proc;
+pub mod process_attrs;
+pub mod rlimits;
+pub mod rootfs;
+pub mod signal;
+pub mod uts;

@@ -1,0 +1,50 @@
+//! Reading /proc/<pid>/stat: whether a PID is still the process we started.
+
+/// What /proc/<pid>/stat says about a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcStat {
+    pub state: char,
+    /// Field 22, in clock ticks since boot. With the PID it identifies a
+    /// process for good: a reused PID gets a later start time.
+    pub start_time: u64,
+}
+
+pub fn stat(pid: i32) -> Option<ProcStat> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&text)
+}
+
+pub fn parse_stat(text: &str) -> Option<ProcStat> {
+    // comm (field 2) may hold spaces and parentheses; it ends at the last ')'.
+    let rest = &text[text.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // rest starts at field 3 (state); field 22 is index 19 here.
+    Some(ProcStat {
+        state: fields.first()?.chars().next()?,
+        start_time: fields.get(19)?.parse().ok()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_odd_comm() {
+        let s = "42 (a) b) c) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 123456 1000 10";
+        assert_eq!(
+            parse_stat(s),
+            Some(ProcStat {
+                state: 'S',
+                start_time: 123456
+            })
+        );
+    }
+
+    #[test]
+    fn self_is_alive() {
+        let me = stat(std::process::id() as i32).unwrap();
+        assert_ne!(me.state, 'Z');
+        assert!(me.start_time > 0);
+    }
+}

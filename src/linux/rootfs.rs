@@ -1,0 +1,434 @@
+//! Building the container's filesystem view inside its mount namespace:
+//! config mounts in order, then pivot_root, masked and read-only paths.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use libc::c_ulong;
+use nix::errno::Errno;
+
+use crate::error::{Context, Error, Result};
+use crate::linux::mount_options::{MOUNT_ATTR_RDONLY, flag_names};
+use crate::linux::mounts::{self, fd_path, mount, open_in_root};
+use crate::spec::plan::{MountKind, MountPlan};
+
+/// Host mounts must not see what the container mounts, and pivot_root
+/// refuses shared mounts, so the whole tree becomes a slave first.
+pub fn make_root_private(propagation: Option<c_ulong>) -> Result<()> {
+    let flags = match propagation {
+        Some(p) if p & libc::MS_SHARED == 0 => p | libc::MS_REC,
+        _ => libc::MS_SLAVE | libc::MS_REC,
+    };
+    mount(None, "/", None, flags, None, "/")
+}
+
+/// pivot_root needs the new root to be a mount point of its own.
+pub fn bind_rootfs(rootfs: &str) -> Result<()> {
+    mount(
+        Some(rootfs),
+        rootfs,
+        None,
+        libc::MS_BIND | libc::MS_REC,
+        None,
+        rootfs,
+    )
+}
+
+pub fn open_root(rootfs: &str) -> Result<OwnedFd> {
+    mounts::openat2(libc::AT_FDCWD, rootfs, libc::O_PATH | libc::O_DIRECTORY, 0)
+        .map_err(|e| Error::sys(format!("open rootfs {rootfs}"), e))
+}
+
+/// One config mount. `rootfs` is only for messages; all resolution goes
+/// through `root`.
+pub fn mount_one(root: &OwnedFd, rootfs: &str, m: &MountPlan, in_userns: bool) -> Result<()> {
+    let shown = format!("{rootfs}{}", m.destination);
+    let is_dir = match m.kind {
+        MountKind::Bind => std::fs::metadata(&m.source)
+            .map_err(|e| Error::from(e).context(format!("bind source {}", m.source)))?
+            .is_dir(),
+        _ => true,
+    };
+    // procfs and sysfs only onto real directories: a symlink or a file
+    // there is how CVE-2019-16884 and CVE-2023-27561 redirected them.
+    let strict = matches!(m.kind, MountKind::Proc | MountKind::Sysfs);
+    let target = if strict {
+        check_real_dir(root, &m.destination, &shown)?
+    } else {
+        mounts::ensure_in_root(root, &m.destination, is_dir, rootfs)?
+    };
+    let tpath = fd_path(&target);
+    let flags = m.opts.flags & !libc::MS_REMOUNT;
+    match m.kind {
+        MountKind::Bind => {
+            let bind = libc::MS_BIND | (flags & libc::MS_REC);
+            mount(Some(&m.source), &tpath, None, bind, None, &shown)?;
+            let extra = flags & !(libc::MS_BIND | libc::MS_REC);
+            if extra != 0 {
+                let fresh = reopen(root, m, &shown)?;
+                remount_bind(&fresh, extra, &shown)?;
+            }
+        }
+        MountKind::Sysfs => {
+            let data = m.opts.data_string();
+            let r = mount(
+                Some(&m.source),
+                &tpath,
+                Some("sysfs"),
+                flags,
+                Some(&data),
+                &shown,
+            );
+            match r {
+                // A user namespace that does not own the network namespace may
+                // not mount sysfs; bind the host's read-only view instead.
+                Err(e) if in_userns && e.errno() == Some(Errno::EPERM) => {
+                    mount(
+                        Some("/sys"),
+                        &tpath,
+                        None,
+                        libc::MS_BIND | libc::MS_REC,
+                        None,
+                        &shown,
+                    )?;
+                    let fresh = reopen(root, m, &shown)?;
+                    remount_bind(&fresh, flags | libc::MS_RDONLY, &shown)?;
+                }
+                r => r?,
+            }
+        }
+        MountKind::Cgroup => mount_cgroupfs(root, rootfs, m, &target, &shown)?,
+        MountKind::Proc | MountKind::Other => {
+            let data = m.opts.data_string();
+            mount(
+                Some(&m.source),
+                &tpath,
+                Some(&m.typ),
+                flags,
+                Some(&data),
+                &shown,
+            )?;
+        }
+    }
+    if !m.opts.propagation.is_empty() || m.opts.has_recursive_attrs() {
+        let fresh = reopen(root, m, &shown)?;
+        for p in &m.opts.propagation {
+            mount(None, &fd_path(&fresh), None, *p, None, &shown)?;
+        }
+        if m.opts.has_recursive_attrs() {
+            mounts::mount_setattr(
+                fresh.as_raw_fd(),
+                true,
+                m.opts.attr_set,
+                m.opts.attr_clr,
+                &shown,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn check_real_dir(root: &OwnedFd, dest: &str, shown: &str) -> Result<OwnedFd> {
+    match open_in_root(root, dest, mounts::RESOLVE_NO_SYMLINKS) {
+        Ok(fd) => {
+            let st = mounts::fstat(&fd).map_err(|e| Error::sys(format!("stat {shown}"), e))?;
+            if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+                return Err(Error::msg(format!(
+                    "{shown} is not a directory; procfs and sysfs are only mounted on real directories"
+                )));
+            }
+            Ok(fd)
+        }
+        Err(Errno::ELOOP) | Err(Errno::EXDEV) => Err(Error::msg(format!(
+            "{shown} is or passes through a symlink; procfs and sysfs are only mounted on real directories"
+        ))),
+        Err(Errno::ENOENT) => {
+            let root_s = shown.strip_suffix(dest).unwrap_or(shown);
+            mounts::mkdir_all_in_root(root, dest, root_s)
+        }
+        Err(e) => Err(Error::sys(format!("open {shown}"), e)),
+    }
+}
+
+/// After a mount, the old fd still points below it; look the path up again
+/// to act on the new mount.
+fn reopen(root: &OwnedFd, m: &MountPlan, shown: &str) -> Result<OwnedFd> {
+    open_in_root(root, &m.destination, 0).map_err(|e| Error::sys(format!("reopen {shown}"), e))
+}
+
+/// A bind mount takes its flags only on a second, remounting call. Flags
+/// inherited from a more privileged namespace are locked and must be kept.
+pub fn remount_bind(fd: &OwnedFd, flags: c_ulong, shown: &str) -> Result<()> {
+    let base = libc::MS_BIND | libc::MS_REMOUNT;
+    let path = fd_path(fd);
+    match mount(None, &path, None, base | flags, None, shown) {
+        Err(e) if e.errno() == Some(Errno::EPERM) => {
+            let locked = mounts::locked_flags(fd);
+            mount(None, &path, None, base | flags | locked, None, shown)
+        }
+        r => r,
+    }
+}
+
+/// /sys/fs/cgroup inside the container. On a unified host that is one
+/// cgroup2 mount. On hybrid and legacy hosts it is a tmpfs holding one
+/// cgroup v1 mount per hierarchy the host has, plus the unified one.
+fn mount_cgroupfs(
+    root: &OwnedFd,
+    rootfs: &str,
+    m: &MountPlan,
+    target: &OwnedFd,
+    shown: &str,
+) -> Result<()> {
+    let flags = m.opts.flags
+        & (libc::MS_RDONLY
+            | libc::MS_NOSUID
+            | libc::MS_NODEV
+            | libc::MS_NOEXEC
+            | libc::MS_RELATIME);
+    let host = host_cgroup_mounts()?;
+    let tpath = fd_path(target);
+    if host
+        .iter()
+        .any(|h| h.mount_point == "/sys/fs/cgroup" && h.fstype == "cgroup2")
+    {
+        return mount(Some("cgroup2"), &tpath, Some("cgroup2"), flags, None, shown);
+    }
+    mount(
+        Some("tmpfs"),
+        &tpath,
+        Some("tmpfs"),
+        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+        Some("mode=755"),
+        shown,
+    )?;
+    for h in &host {
+        let Some(name) = h.mount_point.strip_prefix("/sys/fs/cgroup/") else {
+            continue;
+        };
+        if name.contains('/') {
+            continue;
+        }
+        let dest = format!("{}/{name}", m.destination.trim_end_matches('/'));
+        let sub = mounts::mkdir_all_in_root(root, &dest, rootfs)?;
+        let sub_shown = format!("{rootfs}{dest}");
+        let (ty, data) = if h.fstype == "cgroup2" {
+            ("cgroup2", String::new())
+        } else {
+            ("cgroup", h.controllers.clone())
+        };
+        mount(
+            Some(ty),
+            &fd_path(&sub),
+            Some(ty),
+            flags,
+            Some(&data),
+            &sub_shown,
+        )?;
+    }
+    if m.opts.flags & libc::MS_RDONLY != 0 {
+        let fresh = open_in_root(root, &m.destination, 0)
+            .map_err(|e| Error::sys(format!("reopen {shown}"), e))?;
+        mounts::mount_setattr(fresh.as_raw_fd(), false, MOUNT_ATTR_RDONLY, 0, shown)?;
+    }
+    Ok(())
+}
+
+struct HostCgroup {
+    mount_point: String,
+    fstype: String,
+    /// The v1 superblock options naming the hierarchy ("cpu,cpuacct",
+    /// "name=systemd").
+    controllers: String,
+}
+
+fn host_cgroup_mounts() -> Result<Vec<HostCgroup>> {
+    let text =
+        std::fs::read_to_string("/proc/self/mountinfo").context("read /proc/self/mountinfo")?;
+    Ok(text.lines().filter_map(parse_cgroup_mountinfo).collect())
+}
+
+fn parse_cgroup_mountinfo(line: &str) -> Option<HostCgroup> {
+    let (left, right) = line.split_once(" - ")?;
+    let mount_point = left.split(' ').nth(4)?.to_string();
+    let mut r = right.split(' ');
+    let fstype = r.next()?.to_string();
+    if fstype != "cgroup" && fstype != "cgroup2" {
+        return None;
+    }
+    let _source = r.next()?;
+    let super_opts = r.next().unwrap_or("");
+    let controllers = super_opts
+        .split(',')
+        .filter(|o| {
+            !matches!(*o, "rw" | "ro")
+                && !o.starts_with("release_agent")
+                && *o != "clone_children"
+                && *o != "noprefix"
+                && *o != "xattr"
+                && *o != "nsdelegate"
+                && *o != "memory_recursiveprot"
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    Some(HostCgroup {
+        mount_point,
+        fstype,
+        controllers,
+    })
+}
+
+/// Swap the root: after this, the host's filesystem is out of reach.
+pub fn pivot_root(rootfs: &str) -> Result<()> {
+    let c = CString::new(rootfs).map_err(|_| Error::msg("rootfs path has a NUL byte"))?;
+    // SAFETY: NUL-terminated path.
+    if unsafe { libc::chdir(c.as_ptr()) } < 0 {
+        return Err(Error::sys(format!("chdir({rootfs})"), Errno::last()));
+    }
+    // pivot_root(".", ".") stacks the old root on top of the new one, so no
+    // put_old directory is needed inside the rootfs.
+    // SAFETY: literal paths.
+    if unsafe { libc::syscall(libc::SYS_pivot_root, c".".as_ptr(), c".".as_ptr()) } < 0 {
+        return Err(Error::sys(format!("pivot_root({rootfs})"), Errno::last()));
+    }
+    // Unmounting the old root must not propagate back to the host.
+    mount(
+        None,
+        ".",
+        None,
+        libc::MS_SLAVE | libc::MS_REC,
+        None,
+        "old root",
+    )?;
+    // SAFETY: literal path.
+    if unsafe { libc::umount2(c".".as_ptr(), libc::MNT_DETACH) } < 0 {
+        return Err(Error::sys("umount2(old root, MNT_DETACH)", Errno::last()));
+    }
+    chdir_root()
+}
+
+/// --no-pivot: move the rootfs over / and chroot. Weaker (the old root is
+/// still reachable with enough privilege), but works on a ramfs root.
+pub fn move_root(rootfs: &str) -> Result<()> {
+    let c = CString::new(rootfs).map_err(|_| Error::msg("rootfs path has a NUL byte"))?;
+    // SAFETY: NUL-terminated path.
+    if unsafe { libc::chdir(c.as_ptr()) } < 0 {
+        return Err(Error::sys(format!("chdir({rootfs})"), Errno::last()));
+    }
+    mount(Some(rootfs), "/", None, libc::MS_MOVE, None, "/")?;
+    // SAFETY: literal path.
+    if unsafe { libc::chroot(c".".as_ptr()) } < 0 {
+        return Err(Error::sys(format!("chroot({rootfs})"), Errno::last()));
+    }
+    chdir_root()
+}
+
+fn chdir_root() -> Result<()> {
+    // SAFETY: literal path.
+    if unsafe { libc::chdir(c"/".as_ptr()) } < 0 {
+        return Err(Error::sys("chdir(/)", Errno::last()));
+    }
+    Ok(())
+}
+
+fn open_nofollow(path: &str) -> Result<Option<OwnedFd>> {
+    match mounts::openat2(
+        libc::AT_FDCWD,
+        path,
+        libc::O_PATH | libc::O_NOFOLLOW,
+        mounts::RESOLVE_NO_MAGICLINKS,
+    ) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(Errno::ENOENT) => Ok(None),
+        Err(e) => Err(Error::sys(format!("open {path}"), e)),
+    }
+}
+
+/// maskedPaths: an empty read-only tmpfs over directories, /dev/null over
+/// everything else. Done with fds and the new mount API, so it needs no
+/// /proc inside the container. Returns how many paths existed.
+pub fn mask_paths(paths: &[String]) -> Result<usize> {
+    if paths.is_empty() {
+        return Ok(0);
+    }
+    let null = open_nofollow("/dev/null")?
+        .ok_or_else(|| Error::msg("/dev/null is missing in the container"))?;
+    let st = mounts::fstat(&null).map_err(|e| Error::sys("stat /dev/null", e))?;
+    // CVE-2025-31133: a /dev/null swapped for a symlink or a regular file
+    // would turn masking into a bind of something the attacker chose.
+    if st.st_mode & libc::S_IFMT != libc::S_IFCHR || st.st_rdev != libc::makedev(1, 3) {
+        return Err(Error::msg(
+            "/dev/null in the container is not the 1:3 character device; refusing to mask with it",
+        ));
+    }
+    let mut n = 0;
+    for p in paths {
+        let Some(target) = open_nofollow(p)? else {
+            continue;
+        };
+        let st = mounts::fstat(&target).map_err(|e| Error::sys(format!("stat {p}"), e))?;
+        let tree = if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+            mounts::new_tmpfs(MOUNT_ATTR_RDONLY)?
+        } else {
+            mounts::clone_tree(&null, false, "/dev/null")?
+        };
+        mounts::attach(&tree, &target, p).with_context(|| format!("mask {p}"))?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// readonlyPaths: a read-only bind of each path onto itself.
+pub fn readonly_paths(paths: &[String]) -> Result<usize> {
+    let mut n = 0;
+    for p in paths {
+        let Some(target) = open_nofollow(p)? else {
+            continue;
+        };
+        let tree = mounts::clone_tree(&target, true, p)?;
+        mounts::mount_setattr(tree.as_raw_fd(), true, MOUNT_ATTR_RDONLY, 0, p)?;
+        mounts::attach(&tree, &target, p).with_context(|| format!("make {p} read-only"))?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// root.readonly: only the root mount itself, as runc does.
+pub fn readonly_root() -> Result<()> {
+    let root = mounts::openat2(libc::AT_FDCWD, "/", libc::O_PATH | libc::O_DIRECTORY, 0)
+        .map_err(|e| Error::sys("open /", e))?;
+    mounts::mount_setattr(root.as_raw_fd(), false, MOUNT_ATTR_RDONLY, 0, "/")
+}
+
+pub fn set_root_propagation(p: c_ulong) -> Result<()> {
+    mount(None, "/", None, p, None, "/")
+        .with_context(|| format!("rootfsPropagation {}", flag_names(p)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mountinfo_cgroup_lines() {
+        let v1 = "35 26 0:30 / /sys/fs/cgroup/cpu rw,relatime shared:12 - cgroup cgroup rw,cpu";
+        let h = parse_cgroup_mountinfo(v1).unwrap();
+        assert_eq!(
+            (
+                h.mount_point.as_str(),
+                h.fstype.as_str(),
+                h.controllers.as_str()
+            ),
+            ("/sys/fs/cgroup/cpu", "cgroup", "cpu")
+        );
+        let sd = "40 26 0:35 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd";
+        assert_eq!(
+            parse_cgroup_mountinfo(sd).unwrap().controllers,
+            "name=systemd"
+        );
+        let v2 =
+            "41 26 0:36 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot";
+        assert_eq!(parse_cgroup_mountinfo(v2).unwrap().controllers, "");
+        assert!(parse_cgroup_mountinfo("22 1 0:21 / /proc rw - proc proc rw").is_none());
+    }
+}

@@ -1,0 +1,41 @@
+//! husk: parse the command line, set up logging, dispatch. Nothing else.
+
+mod cli;
+mod commands;
+mod container;
+mod error;
+mod linux;
+mod logging;
+mod spawn;
+mod spec;
+mod steps;
+
+use clap::Parser;
+
+fn main() {
+    let cli = cli::Cli::parse();
+    let g = &cli.global;
+    let log = logging::LogOptions {
+        file: g.log.as_deref(),
+        json: g.log_format == cli::LogFormat::Json,
+        debug: g.debug,
+    };
+    if let Err(e) = logging::init(&log) {
+        eprintln!("husk: {e}");
+        std::process::exit(1);
+    }
+    match commands::dispatch(&cli) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            // The log (containerd reads it) and stderr (people read it),
+            // without saying it twice when the log is stderr.
+            if g.log.is_some() || log.json {
+                tracing::error!("{e}");
+            }
+            if g.log.is_some() || !log.json {
+                eprintln!("husk: {e}");
+            }
+            std::process::exit(1);
+        }
+    }
+}

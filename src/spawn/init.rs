@@ -1,0 +1,362 @@
+//! The container's init, from clone3 to execve, as a list of named steps.
+//! Runs in the child, in the new namespaces; never returns.
+
+use std::convert::Infallible;
+use std::fs::File;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::PathBuf;
+
+use nix::errno::Errno;
+
+use super::sync;
+use crate::error::{Error, Result};
+use crate::linux::namespaces::{self, NsKind};
+use crate::linux::{
+    capabilities, devices, exec, fds, identity, mounts, process_attrs, rlimits, rootfs, uts,
+};
+use crate::spec::Plan;
+use crate::spec::plan::MountKind;
+use crate::steps::step;
+
+pub struct InitConfig<'a> {
+    pub id: &'a str,
+    pub plan: &'a Plan,
+    pub sock: OwnedFd,
+    /// O_PATH fd of exec.fifo: wait on it for `start`. None: exec at once.
+    pub fifo: Option<RawFdNum>,
+    pub need_maps: bool,
+    pub join_mnt: Option<(File, PathBuf)>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
+}
+
+pub type RawFdNum = i32;
+
+/// Run the init; on any error, tell the parent which step failed and exit.
+pub fn run(cfg: InitConfig) -> ! {
+    let err = match sequence(&cfg) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let _ = sync::send(&cfg.sock, sync::ERROR, err.to_string().as_bytes());
+    // SAFETY: _exit skips destructors and atexit handlers, which belong to
+    // the parent's copy of this process.
+    unsafe { libc::_exit(1) }
+}
+
+fn sequence(c: &InitConfig) -> Result<Infallible> {
+    let plan = c.plan;
+    let rootfs = plan.rootfs.to_string_lossy().into_owned();
+    let in_userns = plan.ns.has(NsKind::User);
+
+    step(
+        "reset-signals",
+        "sigprocmask(SIG_SETMASK, {}), PR_SET_PDEATHSIG",
+        reset_signals,
+    )?;
+    if c.need_maps {
+        step(
+            "wait-for-id-maps",
+            "the parent writes uid_map and gid_map",
+            || match sync::recv(&c.sock)? {
+                Some((sync::MAPS_WRITTEN, _)) => Ok(()),
+                _ => Err(Error::msg("parent went away before writing the id maps")),
+            },
+        )?;
+    }
+    if let Some((f, path)) = &c.join_mnt {
+        step(
+            "join-mount-namespace",
+            format!("setns({})", path.display()),
+            || namespaces::setns(NsKind::Mount, f, path),
+        )?;
+    }
+    if let Some(v) = plan.process.oom_score_adj {
+        step(
+            "set-oom-score-adj",
+            format!("write {v} to /proc/self/oom_score_adj"),
+            || process_attrs::set_oom_score_adj(v),
+        )?;
+    }
+    step("make-root-private", "mount(/, MS_SLAVE|MS_REC)", || {
+        rootfs::make_root_private(plan.rootfs_propagation)
+    })?;
+    step(
+        "bind-rootfs",
+        format!("mount({rootfs}, {rootfs}, MS_BIND|MS_REC)"),
+        || rootfs::bind_rootfs(&rootfs),
+    )?;
+    let root = rootfs::open_root(&rootfs)?;
+    for m in &plan.mounts {
+        step(
+            "mount",
+            format!("mount {} on {}", m.typ, m.destination),
+            || rootfs::mount_one(&root, &rootfs, m, in_userns),
+        )?;
+    }
+    let fresh_dev = plan
+        .mounts
+        .iter()
+        .any(|m| m.destination.trim_end_matches('/') == "/dev" && m.kind != MountKind::Bind);
+    if fresh_dev {
+        step(
+            "create-default-devices",
+            "mknod null zero full random urandom tty",
+            || {
+                devices::default_devices()
+                    .iter()
+                    .try_for_each(|d| devices::create(&root, &rootfs, d, in_userns))
+            },
+        )?;
+        step(
+            "create-dev-links",
+            "symlink /dev/fd /dev/std{in,out,err} /dev/ptmx",
+            || devices::create_links(&root, &rootfs),
+        )?;
+    }
+    if !plan.devices.is_empty() {
+        step(
+            "create-devices",
+            format!("{} from linux.devices", plan.devices.len()),
+            || {
+                plan.devices
+                    .iter()
+                    .try_for_each(|d| devices::create(&root, &rootfs, d, in_userns))
+            },
+        )?;
+    }
+    step(
+        "create-cwd",
+        format!("mkdir -p {}", plan.process.cwd),
+        || mounts::mkdir_all_in_root(&root, &plan.process.cwd, &rootfs).map(drop),
+    )?;
+    drop(root);
+    // After pivot_root the host's /proc is gone; keep our own fd directory
+    // so the exec fifo can be reopened for writing later.
+    let proc_fd_dir = match c.fifo {
+        Some(_) => Some(step("open-proc-fd-dir", "open /proc/self/fd", || {
+            mounts::openat2(
+                libc::AT_FDCWD,
+                "/proc/self/fd",
+                libc::O_PATH | libc::O_DIRECTORY,
+                0,
+            )
+            .map_err(|e| Error::sys("open /proc/self/fd", e))
+        })?),
+        None => None,
+    };
+    if c.no_pivot {
+        step(
+            "move-root",
+            format!("mount({rootfs}, /, MS_MOVE), chroot(.)"),
+            || rootfs::move_root(&rootfs),
+        )?;
+    } else {
+        step(
+            "pivot-root",
+            format!("pivot_root({rootfs}, {rootfs})"),
+            || rootfs::pivot_root(&rootfs),
+        )?;
+    }
+    if let Some(h) = &plan.hostname {
+        step("set-hostname", format!("sethostname({h:?})"), || {
+            uts::set_hostname(h)
+        })?;
+    }
+    if let Some(d) = &plan.domainname {
+        step("set-domainname", format!("setdomainname({d:?})"), || {
+            uts::set_domainname(d)
+        })?;
+    }
+    for (k, v) in &plan.sysctl {
+        step("set-sysctl", format!("{k}={v}"), || uts::set_sysctl(k, v))?;
+    }
+    step(
+        "mask-paths",
+        format!("{} maskedPaths", plan.masked_paths.len()),
+        || rootfs::mask_paths(&plan.masked_paths).map(drop),
+    )?;
+    step(
+        "readonly-paths",
+        format!("{} readonlyPaths", plan.readonly_paths.len()),
+        || rootfs::readonly_paths(&plan.readonly_paths).map(drop),
+    )?;
+    if let Some(p) = plan.rootfs_propagation {
+        step("set-rootfs-propagation", "mount(/, propagation)", || {
+            rootfs::set_root_propagation(p)
+        })?;
+    }
+    if plan.readonly_root {
+        step(
+            "readonly-root",
+            "mount_setattr(/, MOUNT_ATTR_RDONLY)",
+            rootfs::readonly_root,
+        )?;
+    }
+    if !c.no_new_keyring {
+        step(
+            "join-session-keyring",
+            format!("keyctl(JOIN_SESSION_KEYRING, {:?})", c.id),
+            || uts::join_session_keyring(c.id),
+        )?;
+    }
+    let p = &plan.process;
+    for l in &p.rlimits {
+        step(
+            "set-rlimit",
+            format!("setrlimit({}, {}, {})", l.name, l.soft, l.hard),
+            || rlimits::apply(l),
+        )?;
+    }
+    if let Some(persona) = p.personality {
+        step(
+            "set-personality",
+            format!("personality({persona:#x})"),
+            || process_attrs::set_personality(persona),
+        )?;
+    }
+    if let Some(s) = &p.scheduler {
+        step(
+            "set-scheduler",
+            format!("sched_setattr({})", s.policy_name),
+            || s.apply(),
+        )?;
+    }
+    if let Some(io) = &p.io_priority {
+        step(
+            "set-io-priority",
+            format!("ioprio_set({}, {})", io.class_name, io.priority),
+            || io.apply(),
+        )?;
+    }
+    step("drop-bounding-caps", "prctl(PR_CAPBSET_DROP)", || {
+        capabilities::drop_bounding(p.caps.bounding).map(drop)
+    })?;
+    step(
+        "switch-user",
+        format!("setresgid({0}), setresuid({1})", p.gid, p.uid),
+        || identity::switch_user(p.uid, p.gid, &p.additional_gids),
+    )?;
+    step(
+        "set-capabilities",
+        "capset(effective, permitted, inheritable), ambient",
+        || {
+            capabilities::set_eip(p.caps.effective, p.caps.permitted, p.caps.inheritable)?;
+            capabilities::raise_ambient(p.caps.ambient)
+        },
+    )?;
+    if p.no_new_privileges {
+        step(
+            "set-no-new-privs",
+            "prctl(PR_SET_NO_NEW_PRIVS, 1)",
+            identity::set_no_new_privs,
+        )?;
+    }
+    step("chdir-cwd", format!("chdir({})", p.cwd), || {
+        chdir_checked(&p.cwd)
+    })?;
+    let path = step(
+        "find-executable",
+        format!("look up {:?} on PATH", p.args[0]),
+        || exec::find(&p.args[0], exec::path_from_env(&p.env)),
+    )?;
+    let listen = fds::listen_fds();
+    let env = build_env(&p.env, p.uid, listen);
+    step(
+        "close-fds",
+        format!("close_range({}, ~0, CLOEXEC)", 3 + c.preserve_fds + listen),
+        || fds::close_others(c.preserve_fds + listen),
+    )?;
+    // SAFETY: umask cannot fail.
+    unsafe { libc::umask(p.umask) };
+    // The init must outlive `husk create` from here on.
+    // SAFETY: integer-only prctl.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, 0, 0, 0, 0) };
+    sync::send(&c.sock, sync::READY, b"")?;
+    match (c.fifo, proc_fd_dir) {
+        (Some(fifo), Some(dir)) => {
+            let w = step(
+                "wait-for-start",
+                "open exec.fifo for writing (blocks until start)",
+                || open_fifo(&dir, fifo),
+            )?;
+            drop(dir);
+            let e = exec::exec(&path, &p.args, &env);
+            // start reads this from the fifo and reports it.
+            // SAFETY: w is open; the message is a valid buffer.
+            let msg = e.to_string();
+            unsafe { libc::write(w.as_raw_fd(), msg.as_ptr().cast(), msg.len()) };
+            // SAFETY: see run().
+            unsafe { libc::_exit(127) }
+        }
+        _ => Err(exec::exec(&path, &p.args, &env).context("step \"exec\"")),
+    }
+}
+
+fn reset_signals() -> Result<()> {
+    // husk run blocks signals to forward them; the container starts clean.
+    // SAFETY: an empty set and plain signal calls.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+        // Rust's runtime ignores SIGPIPE; an ignored signal survives execve.
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        // Until create hands over, the init dies with husk.
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        );
+    }
+    Ok(())
+}
+
+fn chdir_checked(cwd: &str) -> Result<()> {
+    std::env::set_current_dir(cwd).map_err(|e| Error::from(e).context(format!("chdir({cwd})")))?;
+    // CVE-2024-21626: a cwd outside the root shows up as "(unreachable)".
+    let now = std::env::current_dir().map_err(|e| Error::from(e).context("getcwd"))?;
+    if !now.starts_with("/") {
+        return Err(Error::msg(format!(
+            "cwd {cwd} resolves outside the container root"
+        )));
+    }
+    Ok(())
+}
+
+fn open_fifo(dir: &OwnedFd, fifo: RawFdNum) -> Result<OwnedFd> {
+    let name = std::ffi::CString::new(fifo.to_string()).expect("digits");
+    loop {
+        // SAFETY: dir is an open directory fd; name is NUL-terminated.
+        let r = unsafe {
+            libc::openat(
+                dir.as_raw_fd(),
+                name.as_ptr(),
+                libc::O_WRONLY | libc::O_CLOEXEC,
+            )
+        };
+        if r >= 0 {
+            // SAFETY: fresh fd.
+            return Ok(unsafe { OwnedFd::from_raw_fd(r) });
+        }
+        if Errno::last() != Errno::EINTR {
+            return Err(Error::sys("open exec.fifo for writing", Errno::last()));
+        }
+    }
+}
+
+fn build_env(env: &[String], uid: u32, listen: u32) -> Vec<String> {
+    let mut env = env.to_vec();
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!("HOME={}", identity::home_for(uid)));
+    }
+    if listen > 0 {
+        env.retain(|e| !e.starts_with("LISTEN_FDS=") && !e.starts_with("LISTEN_PID="));
+        env.push(format!("LISTEN_FDS={listen}"));
+        env.push("LISTEN_PID=1".into());
+    }
+    env
+}

@@ -1,0 +1,9 @@
+//! Making the container's init: one clone3 with every new namespace, the
+//! fewest round trips between husk and the child, and the init's steps.
+
+pub mod clone;
+pub mod init;
+pub mod parent;
+pub mod sync;
+
+pub use parent::{Init, SpawnOptions, spawn};

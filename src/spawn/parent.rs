@@ -1,0 +1,271 @@
+//! The husk side of create: join or make namespaces, clone the init, write
+//! its id maps, and wait until it reports ready (or which step failed).
+//!
+//! Round trips: none beyond the child's final "ready" when the config has
+//! no new user namespace; one more (the id maps) when it has.
+
+use std::fs::File;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::PathBuf;
+
+use nix::errno::Errno;
+
+use super::clone::{self, Forked};
+use super::init::{self, InitConfig};
+use super::sync;
+use crate::error::{Error, Result};
+use crate::linux::idmap;
+use crate::linux::namespaces::{self, NsKind, flag_names};
+use crate::spec::Plan;
+use crate::steps::step;
+
+pub struct SpawnOptions<'a> {
+    pub id: &'a str,
+    pub plan: &'a Plan,
+    /// O_PATH fd of exec.fifo (create); None for run, which execs at once.
+    pub fifo: Option<&'a OwnedFd>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
+}
+
+/// The init, set up and either blocked on the fifo or exec'ing.
+pub struct Init {
+    pub pid: i32,
+    pub pidfd: OwnedFd,
+    sock: OwnedFd,
+}
+
+impl Init {
+    /// For run: the sync socket closes on a successful execve; an error
+    /// message means the exec failed.
+    pub fn wait_exec(&self) -> Result<()> {
+        match sync::recv(&self.sock)? {
+            None => Ok(()),
+            Some((sync::ERROR, msg)) => Err(Error::msg(String::from_utf8_lossy(&msg).into_owned())),
+            Some((k, _)) => Err(Error::msg(format!(
+                "unexpected message {:?} from init",
+                k as char
+            ))),
+        }
+    }
+}
+
+/// Kill and reap a child that will not become a container.
+pub fn kill_and_reap(pid: i32) {
+    // SAFETY: signalling and reaping our own child.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+        libc::waitpid(pid, std::ptr::null_mut(), 0);
+    }
+}
+
+pub fn spawn(o: &SpawnOptions) -> Result<Init> {
+    let plan = o.plan;
+    let ns = &plan.ns;
+    let mut opened: Vec<(NsKind, File, PathBuf)> = Vec::new();
+    step(
+        "open-namespaces",
+        format!("{} to join", ns.join.len()),
+        || {
+            for (k, p) in &ns.join {
+                opened.push((*k, namespaces::open_ns(*k, p)?, p.clone()));
+            }
+            Ok(())
+        },
+    )?;
+    let take = |opened: &mut Vec<(NsKind, File, PathBuf)>, k: NsKind| {
+        opened
+            .iter()
+            .position(|(kind, _, _)| *kind == k)
+            .map(|i| opened.remove(i))
+    };
+    let join_user = take(&mut opened, NsKind::User);
+    let join_mnt = take(&mut opened, NsKind::Mount).map(|(_, f, p)| (f, p));
+    // Joined while husk still has the host's privileges: a namespace owned
+    // by the host user namespace cannot be entered from inside a new one.
+    for (k, f, p) in &opened {
+        step("join-namespace", format!("setns({})", p.display()), || {
+            namespaces::setns(*k, f, p)
+        })?;
+    }
+    if ns.is_new(NsKind::Time) {
+        // Offsets can only be set before any process is in the namespace,
+        // so husk unshares it for its children and writes them first.
+        step(
+            "new-time-namespace",
+            "unshare(CLONE_NEWTIME), write timens_offsets",
+            || {
+                namespaces::unshare(NsKind::Time.clone_flag())?;
+                let text: String = plan
+                    .time_offsets
+                    .iter()
+                    .map(|(c, s, n)| format!("{c} {s} {n}\n"))
+                    .collect();
+                if !text.is_empty() {
+                    std::fs::write("/proc/self/timens_offsets", &text).map_err(|e| {
+                        Error::from(e).context(format!(
+                            "write {:?} to /proc/self/timens_offsets",
+                            text.trim_end()
+                        ))
+                    })?;
+                }
+                Ok(())
+            },
+        )?;
+    }
+
+    let (parent_sock, child_sock) = sync::pair()?;
+    let new = ns.new & !NsKind::Time.clone_flag();
+    let need_maps = ns.is_new(NsKind::User);
+    // Joining a user namespace: the child enters it first, then creates the
+    // rest so they are owned by it. A new pid namespace then needs one more
+    // fork, since only children enter it.
+    let clone_flags = if join_user.is_some() { 0 } else { new };
+    let cfg = |sock: OwnedFd, join_mnt: Option<(File, PathBuf)>| InitConfig {
+        id: o.id,
+        plan,
+        sock,
+        fifo: o.fifo.map(|f| f.as_raw_fd()),
+        need_maps,
+        join_mnt,
+        no_pivot: o.no_pivot,
+        no_new_keyring: o.no_new_keyring,
+        preserve_fds: o.preserve_fds,
+    };
+
+    let forked = step(
+        "clone",
+        format!("clone3({})", flag_names(clone_flags)),
+        || clone::clone3(clone_flags),
+    )?;
+    let (pid, pidfd) = match forked {
+        Forked::Child => {
+            drop(parent_sock);
+            if let Some((_, f, p)) = &join_user {
+                stage_in_user_ns(f, p, new, &child_sock);
+                if ns.is_new(NsKind::Pid) {
+                    fork_init_in_new_pid_ns(child_sock, cfg, join_mnt);
+                }
+            }
+            init::run(cfg(child_sock, join_mnt));
+        }
+        Forked::Parent { pid, pidfd } => (pid, pidfd),
+    };
+    drop(child_sock);
+    let fail = |e: Error| -> Error {
+        kill_and_reap(pid);
+        e
+    };
+    if need_maps {
+        step(
+            "write-id-maps",
+            format!("write uid_map and gid_map of {pid}"),
+            || {
+                idmap::write(pid, "uid_map", &plan.uid_mappings)?;
+                idmap::write(pid, "gid_map", &plan.gid_mappings)?;
+                sync::send(&parent_sock, sync::MAPS_WRITTEN, b"")
+            },
+        )
+        .map_err(fail)?;
+    }
+    let (pid, pidfd) = if join_user.is_some() && ns.is_new(NsKind::Pid) {
+        // The intermediate reports the init's PID and exits.
+        let r = (|| -> Result<(i32, OwnedFd)> {
+            match sync::recv(&parent_sock)? {
+                Some((sync::PID, p)) => {
+                    let init: i32 = String::from_utf8_lossy(&p)
+                        .parse()
+                        .map_err(|_| Error::msg("bad pid from intermediate"))?;
+                    Ok((init, clone::pidfd_open(init)?))
+                }
+                Some((sync::ERROR, m)) => Err(Error::msg(String::from_utf8_lossy(&m).into_owned())),
+                _ => Err(Error::msg("intermediate process exited early")),
+            }
+        })();
+        // SAFETY: reaping our own child.
+        unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+        r?
+    } else {
+        (pid, pidfd)
+    };
+    let fail = |e: Error| -> Error {
+        kill_and_reap(pid);
+        e
+    };
+    match sync::recv(&parent_sock).map_err(fail)? {
+        Some((sync::READY, _)) => Ok(Init {
+            pid,
+            pidfd,
+            sock: parent_sock,
+        }),
+        Some((sync::ERROR, msg)) => {
+            kill_and_reap(pid);
+            Err(Error::msg(String::from_utf8_lossy(&msg).into_owned()))
+        }
+        _ => {
+            let status = reap_status(pid);
+            Err(Error::msg(format!(
+                "container init exited before it was ready ({status})"
+            )))
+        }
+    }
+}
+
+fn reap_status(pid: i32) -> String {
+    let mut st = 0;
+    // SAFETY: reaping our own child.
+    let r = unsafe { libc::waitpid(pid, &mut st, 0) };
+    if r < 0 {
+        return format!("waitpid: {}", crate::error::errno_text(Errno::last()));
+    }
+    if libc::WIFSIGNALED(st) {
+        format!("killed by signal {}", libc::WTERMSIG(st))
+    } else {
+        format!("exit status {}", libc::WEXITSTATUS(st))
+    }
+}
+
+/// In the first child, when a user namespace is joined by path: enter it,
+/// then create the new namespaces so that they belong to it.
+fn stage_in_user_ns(f: &File, p: &std::path::Path, new: u64, sock: &OwnedFd) {
+    let r = step(
+        "join-user-namespace",
+        format!("setns({})", p.display()),
+        || namespaces::setns(NsKind::User, f, p),
+    )
+    .and_then(|_| {
+        let flags = new & !NsKind::User.clone_flag();
+        step("unshare", format!("unshare({})", flag_names(flags)), || {
+            namespaces::unshare(flags)
+        })
+    });
+    if let Err(e) = r {
+        let _ = sync::send(sock, sync::ERROR, e.to_string().as_bytes());
+        // SAFETY: leaving the child without running the parent's destructors.
+        unsafe { libc::_exit(1) }
+    }
+}
+
+fn fork_init_in_new_pid_ns<'a>(
+    sock: OwnedFd,
+    cfg: impl FnOnce(OwnedFd, Option<(File, PathBuf)>) -> InitConfig<'a>,
+    join_mnt: Option<(File, PathBuf)>,
+) -> ! {
+    // CLONE_PARENT: the init becomes husk's child, so husk can wait for it.
+    match clone::clone3(clone::CLONE_PARENT) {
+        Ok(Forked::Child) => init::run(cfg(sock, join_mnt)),
+        Ok(Forked::Parent { pid, .. }) => {
+            let _ = sync::send(&sock, sync::PID, pid.to_string().as_bytes());
+        }
+        Err(e) => {
+            let _ = sync::send(
+                &sock,
+                sync::ERROR,
+                e.context("step \"clone-init\"").to_string().as_bytes(),
+            );
+        }
+    }
+    // SAFETY: see stage_in_user_ns.
+    unsafe { libc::_exit(0) }
+}

@@ -1,0 +1,82 @@
+//! The channel between husk and the container's init: a SOCK_SEQPACKET
+//! socketpair, so each message arrives whole and a closed end reads as EOF.
+//! Both ends are close-on-exec: when the init execs, husk reads EOF.
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use nix::errno::Errno;
+
+use crate::error::{Error, Result};
+
+/// Parent → child: the id maps are written.
+pub const MAPS_WRITTEN: u8 = b'M';
+/// Child → parent: set up and waiting (or about to exec).
+pub const READY: u8 = b'R';
+/// Child → parent: an error message follows.
+pub const ERROR: u8 = b'E';
+/// Intermediate → parent: the init's PID follows (user namespace joined).
+pub const PID: u8 = b'P';
+
+pub fn pair() -> Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: fds has room for the two descriptors socketpair returns.
+    let r = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
+    if r < 0 {
+        return Err(Error::sys(
+            "socketpair(AF_UNIX, SOCK_SEQPACKET)",
+            Errno::last(),
+        ));
+    }
+    // SAFETY: both fds are fresh and owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+pub fn send(fd: &OwnedFd, kind: u8, payload: &[u8]) -> Result<()> {
+    let mut msg = Vec::with_capacity(1 + payload.len());
+    msg.push(kind);
+    msg.extend_from_slice(payload);
+    loop {
+        // SAFETY: msg is a valid buffer of its length.
+        let r = unsafe {
+            libc::send(
+                fd.as_raw_fd(),
+                msg.as_ptr().cast(),
+                msg.len(),
+                libc::MSG_NOSIGNAL,
+            )
+        };
+        if r >= 0 {
+            return Ok(());
+        }
+        if Errno::last() != Errno::EINTR {
+            return Err(Error::sys("send on sync socket", Errno::last()));
+        }
+    }
+}
+
+/// One message, or None when the other side closed (or exec'd).
+pub fn recv(fd: &OwnedFd) -> Result<Option<(u8, Vec<u8>)>> {
+    let mut buf = vec![0u8; 65536];
+    loop {
+        // SAFETY: buf is a valid buffer of its length.
+        let r = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+        if r > 0 {
+            buf.truncate(r as usize);
+            let kind = buf.remove(0);
+            return Ok(Some((kind, buf)));
+        }
+        if r == 0 {
+            return Ok(None);
+        }
+        if Errno::last() != Errno::EINTR {
+            return Err(Error::sys("recv on sync socket", Errno::last()));
+        }
+    }
+}

@@ -84,6 +84,7 @@ fn setup(c: &Container, plan: &Plan, a: &CreateArgs, wait_for_start: bool) -> Re
         no_pivot: a.no_pivot,
         no_new_keyring: a.no_new_keyring,
         preserve_fds: a.preserve_fds,
+        close_in_child: &[c.lock_fd()],
     })?;
     let r = (|| {
         let start_time = proc::stat(init.pid).map(|s| s.start_time).ok_or_else(|| {

@@ -26,7 +26,7 @@ pub const FIFO: &str = "exec.fifo";
 /// A container directory whose lock this process holds.
 pub struct Container {
     pub dir: PathBuf,
-    _lock: File,
+    lock: File,
 }
 
 fn flock(f: &File, path: &Path) -> Result<()> {
@@ -81,7 +81,7 @@ impl Container {
             }
         };
         flock(&lock, &lock_path)?;
-        Ok(Container { dir, _lock: lock })
+        Ok(Container { dir, lock })
     }
 
     /// Lock an existing container. Its state is read fresh after the lock
@@ -101,7 +101,13 @@ impl Container {
             Err(e) if e.errno() == Some(Errno::ENOENT) => bail!("container does not exist"),
             Err(e) => return Err(e),
         };
-        Ok((Container { dir, _lock: lock }, st))
+        Ok((Container { dir, lock }, st))
+    }
+
+    /// The init must close this first thing: a flock belongs to the open
+    /// file, and an init blocked on the fifo would hold it until start.
+    pub fn lock_fd(&self) -> i32 {
+        self.lock.as_raw_fd()
     }
 
     pub fn state_path(&self) -> PathBuf {

@@ -64,6 +64,11 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
                 _ => Err(Error::msg("parent went away before writing the id maps")),
             },
         )?;
+        step(
+            "become-userns-root",
+            "setresgid(0), setresuid(0)",
+            become_userns_root,
+        )?;
     }
     if let Some((f, path)) = &c.join_mnt {
         step(
@@ -292,6 +297,26 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
         }
         _ => Err(exec::exec(&path, &p.args, &env).context("step \"exec\"")),
     }
+}
+
+/// Until now the init ran as a host uid the new namespace does not map, so
+/// it could not create files on filesystems mounted inside it (EOVERFLOW).
+fn become_userns_root() -> Result<()> {
+    // SAFETY: integer-only syscalls.
+    if unsafe { libc::syscall(libc::SYS_setresgid, 0, 0, 0) } < 0 {
+        return Err(Error::sys(
+            "setresgid(0) in the new user namespace (is container gid 0 mapped?)",
+            Errno::last(),
+        ));
+    }
+    // SAFETY: as above.
+    if unsafe { libc::syscall(libc::SYS_setresuid, 0, 0, 0) } < 0 {
+        return Err(Error::sys(
+            "setresuid(0) in the new user namespace (is container uid 0 mapped?)",
+            Errno::last(),
+        ));
+    }
+    Ok(())
 }
 
 fn reset_signals() -> Result<()> {

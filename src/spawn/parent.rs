@@ -27,6 +27,8 @@ pub struct SpawnOptions<'a> {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+    /// Descriptors of husk's own that the child must close at once.
+    pub close_in_child: &'a [i32],
 }
 
 /// The init, set up and either blocked on the fifo or exec'ing.
@@ -142,6 +144,11 @@ pub fn spawn(o: &SpawnOptions) -> Result<Init> {
     let (pid, pidfd) = match forked {
         Forked::Child => {
             drop(parent_sock);
+            for fd in o.close_in_child {
+                // SAFETY: closing an fd of the parent's that this copy of the
+                // process never uses.
+                unsafe { libc::close(*fd) };
+            }
             if let Some((_, f, p)) = &join_user {
                 stage_in_user_ns(f, p, new, &child_sock);
                 if ns.is_new(NsKind::Pid) {

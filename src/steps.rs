@@ -11,5 +11,5 @@ use crate::error::Result;
 pub fn step<T>(name: &'static str, what: impl Display, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let span = tracing::debug_span!("step", step = name, what = %what);
     let _enter = span.enter();
-    f().map_err(|e| e.context(format_args!("step {name:?}")))
+    f().map_err(|e| e.context(format_args!("step {name:?} ({what})")))
 }

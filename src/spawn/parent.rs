@@ -136,13 +136,17 @@ pub fn spawn(o: &SpawnOptions) -> Result<Init> {
         preserve_fds: o.preserve_fds,
     };
 
-    let forked = step(
-        "clone",
-        format!("clone3({})", flag_names(clone_flags)),
-        || clone::clone3(clone_flags),
-    )?;
+    // Not through step(): its span would close, and log, in both processes.
+    let what = format!("clone3({})", flag_names(clone_flags));
+    let span = tracing::debug_span!("step", step = "clone", what = %what);
+    let entered = span.enter();
+    let forked =
+        clone::clone3(clone_flags).map_err(|e| e.context(format!("step \"clone\" ({what})")))?;
     let (pid, pidfd) = match forked {
         Forked::Child => {
+            // The clone step belongs to the parent's timeline.
+            std::mem::forget(entered);
+            std::mem::forget(span);
             drop(parent_sock);
             for fd in o.close_in_child {
                 // SAFETY: closing an fd of the parent's that this copy of the
@@ -159,6 +163,8 @@ pub fn spawn(o: &SpawnOptions) -> Result<Init> {
         }
         Forked::Parent { pid, pidfd } => (pid, pidfd),
     };
+    drop(entered);
+    drop(span);
     drop(child_sock);
     let fail = |e: Error| -> Error {
         kill_and_reap(pid);

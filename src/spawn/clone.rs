@@ -40,7 +40,13 @@ pub fn clone3(flags: u64) -> Result<Forked> {
     let mut args = CloneArgs {
         flags: flags | CLONE_PIDFD,
         pidfd: &mut pidfd as *mut RawFd as u64,
-        exit_signal: libc::SIGCHLD as u64,
+        // With CLONE_PARENT the kernel insists on 0 and reuses the caller's
+        // own exit signal (SIGCHLD, from our first clone).
+        exit_signal: if flags & CLONE_PARENT != 0 {
+            0
+        } else {
+            libc::SIGCHLD as u64
+        },
         ..Default::default()
     };
     // SAFETY: args is a valid clone_args of the size passed. Without

@@ -301,7 +301,7 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
 
 /// Until now the init ran as a host uid the new namespace does not map, so
 /// it could not create files on filesystems mounted inside it (EOVERFLOW).
-fn become_userns_root() -> Result<()> {
+pub fn become_userns_root() -> Result<()> {
     // SAFETY: integer-only syscalls.
     if unsafe { libc::syscall(libc::SYS_setresgid, 0, 0, 0) } < 0 {
         return Err(Error::sys(

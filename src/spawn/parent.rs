@@ -245,7 +245,10 @@ fn stage_in_user_ns(f: &File, p: &std::path::Path, new: u64, sock: &OwnedFd) {
     let r = step(
         "join-user-namespace",
         format!("setns({})", p.display()),
-        || namespaces::setns(NsKind::User, f, p),
+        || {
+            namespaces::setns(NsKind::User, f, p)?;
+            init::become_userns_root()
+        },
     )
     .and_then(|_| {
         let flags = new & !NsKind::User.clone_flag();

@@ -90,15 +90,15 @@ impl Bundle {
         let parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
         for (i, p) in parts.iter().enumerate() {
             let last = i == parts.len() - 1;
-            if let Ok(idx) = p.parse::<usize>() {
-                if cur.is_array() {
-                    if last {
-                        cur[idx] = v;
-                        return self;
-                    }
-                    cur = &mut cur[idx];
-                    continue;
+            if let Ok(idx) = p.parse::<usize>()
+                && cur.is_array()
+            {
+                if last {
+                    cur[idx] = v;
+                    return self;
                 }
+                cur = &mut cur[idx];
+                continue;
             }
             if !cur.is_object() {
                 *cur = json!({});

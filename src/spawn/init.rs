@@ -90,7 +90,18 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
     step(
         "bind-rootfs",
         format!("mount({rootfs}, {rootfs}, MS_BIND|MS_REC)"),
-        || rootfs::bind_rootfs(&rootfs),
+        || {
+            rootfs::bind_rootfs(&rootfs).map_err(|e| match e.errno() {
+                Some(Errno::EACCES) if in_userns => e.context(format!(
+                    "the container's root (host uid {}) cannot reach the rootfs; every directory above it must be searchable by that uid",
+                    plan.uid_mappings
+                        .iter()
+                        .find(|m| m.container_id == 0)
+                        .map_or("?".to_string(), |m| m.host_id.to_string())
+                )),
+                _ => e,
+            })
+        },
     )?;
     let root = rootfs::open_root(&rootfs)?;
     for m in &plan.mounts {

@@ -55,6 +55,43 @@ pub enum Command {
     Run(RunArgs),
     /// List containers
     List(ListArgs),
+    /// Change the resource limits of a running container
+    Update(UpdateArgs),
+    /// Freeze every process in the container
+    Pause(IdArg),
+    /// Thaw a paused container
+    Resume(IdArg),
+    /// List the container's processes
+    Ps(PsArgs),
+    /// Stream resource usage and OOM events as JSON lines
+    Events(EventsArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct EventsArgs {
+    /// Print one stats event and exit
+    #[arg(long)]
+    pub stats: bool,
+    /// Time between stats events (5s, 500ms, ...)
+    #[arg(long, default_value = "5s")]
+    pub interval: String,
+    pub id: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PsArgs {
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: PsFormat,
+    pub id: String,
+    /// Options for the host's ps (default -ef)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub ps_args: Vec<String>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PsFormat {
+    Table,
+    Json,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -129,4 +166,51 @@ pub struct ListArgs {
 pub enum ListFormat {
     Table,
     Json,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct UpdateArgs {
+    /// Resources JSON (linux.resources) from a file, or - for stdin
+    #[arg(short, long)]
+    pub resources: Option<String>,
+    /// Memory limit (e.g. 512m, 1G; -1 for none)
+    #[arg(long)]
+    pub memory: Option<String>,
+    /// Memory plus swap limit
+    #[arg(long)]
+    pub memory_swap: Option<String>,
+    /// Memory soft limit
+    #[arg(long)]
+    pub memory_reservation: Option<String>,
+    /// CPU shares (relative weight)
+    #[arg(long, alias = "cpu-shares")]
+    pub cpu_share: Option<u64>,
+    /// CPU CFS quota in microseconds (-1 for none)
+    #[arg(long, allow_negative_numbers = true)]
+    pub cpu_quota: Option<i64>,
+    /// CPU CFS period in microseconds
+    #[arg(long)]
+    pub cpu_period: Option<u64>,
+    /// CPU burst in microseconds
+    #[arg(long)]
+    pub cpu_burst: Option<u64>,
+    /// Realtime period in microseconds (cgroup v1)
+    #[arg(long)]
+    pub cpu_rt_period: Option<u64>,
+    /// Realtime runtime in microseconds (cgroup v1)
+    #[arg(long, allow_negative_numbers = true)]
+    pub cpu_rt_runtime: Option<i64>,
+    /// CPUs to run on (e.g. 0-1)
+    #[arg(long)]
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes to use
+    #[arg(long)]
+    pub cpuset_mems: Option<String>,
+    /// Maximum number of processes (-1 for none)
+    #[arg(long, allow_negative_numbers = true)]
+    pub pids_limit: Option<i64>,
+    /// Block IO weight (10-1000)
+    #[arg(long)]
+    pub blkio_weight: Option<u16>,
+    pub id: String,
 }

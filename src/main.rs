@@ -1,5 +1,6 @@
 //! husk: parse the command line, set up logging, dispatch. Nothing else.
 
+mod cgroups;
 mod cli;
 mod commands;
 mod container;

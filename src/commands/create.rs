@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 
 use crate::bail;
+use crate::cgroups::{self, manager::Cgroup};
 use crate::cli::{CreateArgs, Global};
 use crate::container::{Container, State, id, state};
 use crate::error::{Context, Error, Result};
@@ -20,6 +21,7 @@ use crate::steps::step;
 
 pub struct Created {
     pub container: Container,
+    pub state: State,
     pub init: Init,
 }
 
@@ -61,7 +63,11 @@ pub fn create(g: &Global, a: &CreateArgs, wait_for_start: bool) -> Result<Create
     }
     let container = Container::create(&g.root, &a.id)?;
     match setup(&container, &plan, a, wait_for_start) {
-        Ok(init) => Ok(Created { container, init }),
+        Ok((init, state)) => Ok(Created {
+            container,
+            state,
+            init,
+        }),
         Err(e) => {
             // The init (if any) is already dead and reaped; the directory is
             // all that is left.
@@ -71,20 +77,59 @@ pub fn create(g: &Global, a: &CreateArgs, wait_for_start: bool) -> Result<Create
     }
 }
 
-fn setup(c: &Container, plan: &Plan, a: &CreateArgs, wait_for_start: bool) -> Result<Init> {
+fn setup(
+    c: &Container,
+    plan: &Plan,
+    a: &CreateArgs,
+    wait_for_start: bool,
+) -> Result<(Init, State)> {
     let fifo = if wait_for_start {
         Some(make_fifo(&c.fifo_path())?)
     } else {
         None
     };
+    let cgroup = step(
+        "create-cgroup",
+        format!(
+            "mkdir {} and write its limits",
+            plan.cgroup.path.as_deref().unwrap_or(&a.id)
+        ),
+        || {
+            let mode = cgroups::detect()?;
+            let hier = cgroups::hierarchies()?;
+            Cgroup::create(
+                &hier,
+                mode,
+                plan.cgroup.path.as_deref(),
+                &a.id,
+                &plan.cgroup.resources,
+            )
+        },
+    )?;
+    let r = spawn_and_record(c, plan, a, fifo.as_ref(), &cgroup);
+    if r.is_err() {
+        // The init is dead and reaped by now; its cgroup goes too.
+        let _ = cgroup.destroy();
+    }
+    r
+}
+
+fn spawn_and_record(
+    c: &Container,
+    plan: &Plan,
+    a: &CreateArgs,
+    fifo: Option<&OwnedFd>,
+    cgroup: &Cgroup,
+) -> Result<(Init, State)> {
     let init = spawn::spawn(&SpawnOptions {
         id: &a.id,
         plan,
-        fifo: fifo.as_ref(),
+        fifo,
         no_pivot: a.no_pivot,
         no_new_keyring: a.no_new_keyring,
         preserve_fds: a.preserve_fds,
         close_in_child: &[c.lock_fd()],
+        cgroup: Some(cgroup),
     })?;
     let r = (|| {
         let start_time = proc::stat(init.pid).map(|s| s.start_time).ok_or_else(|| {
@@ -104,15 +149,16 @@ fn setup(c: &Container, plan: &Plan, a: &CreateArgs, wait_for_start: bool) -> Re
             annotations: plan.annotations.clone(),
             init_start_time: start_time,
             own_pid_ns: plan.ns.is_new(NsKind::Pid),
+            cgroup: Some(cgroup.clone()),
         };
         st.write(&c.state_path())?;
         if let Some(p) = &a.pid_file {
             write_pid_file(p, init.pid)?;
         }
-        Ok(())
+        Ok(st)
     })();
     match r {
-        Ok(()) => Ok(init),
+        Ok(st) => Ok((init, st)),
         Err(e) => {
             spawn::parent::kill_and_reap(init.pid);
             Err(e)

@@ -24,5 +24,5 @@ pub fn run(g: &Global, a: &DeleteArgs) -> Result<()> {
         DeleteAction::Remove => {}
         DeleteAction::KillThenRemove => process::kill_and_wait(&st)?,
     }
-    c.remove()
+    c.destroy(&st)
 }

@@ -2,11 +2,15 @@
 
 mod create;
 mod delete;
+mod events;
 mod kill;
 mod list;
+mod pause;
+mod ps;
 mod run;
 mod start;
 mod state;
+mod update;
 
 use crate::cli::{Cli, Command};
 use crate::error::Result;
@@ -22,5 +26,10 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Delete(a) => delete::run(g, a).map(|_| 0),
         Command::Run(a) => run::run(g, a),
         Command::List(a) => list::run(g, a).map(|_| 0),
+        Command::Update(a) => update::run(g, a).map(|_| 0),
+        Command::Pause(a) => pause::pause(g, &a.id).map(|_| 0),
+        Command::Resume(a) => pause::resume(g, &a.id).map(|_| 0),
+        Command::Ps(a) => ps::run(g, a).map(|_| 0),
+        Command::Events(a) => events::run(g, a).map(|_| 0),
     }
 }

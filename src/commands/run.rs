@@ -49,10 +49,12 @@ pub fn run(g: &Global, a: &RunArgs) -> Result<i32> {
     let pid = created.init.pid;
     if let Err(e) = created.init.wait_exec() {
         crate::spawn::parent::kill_and_reap(pid);
-        let _ = created.container.remove();
+        let _ = created.container.destroy(&created.state);
         return Err(e);
     }
-    let create::Created { container, init } = created;
+    let create::Created {
+        container, init, ..
+    } = created;
     // Other husk calls (state, kill) must not wait for us.
     drop(container);
     if a.detach {
@@ -60,8 +62,8 @@ pub fn run(g: &Global, a: &RunArgs) -> Result<i32> {
     }
     let code = wait_forwarding(pid, &set, &init.pidfd)?;
     if !a.keep {
-        let (c, _) = Container::open(&g.root, &a.create.id)?;
-        c.remove()?;
+        let (c, st) = Container::open(&g.root, &a.create.id)?;
+        c.destroy(&st)?;
     }
     Ok(code)
 }

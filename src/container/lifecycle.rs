@@ -10,6 +10,7 @@ use crate::error::Result;
 pub enum Status {
     Created,
     Running,
+    Paused,
     Stopped,
 }
 
@@ -18,6 +19,7 @@ impl Status {
         match self {
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Stopped => "stopped",
         }
     }
@@ -34,13 +36,29 @@ pub fn check_start(s: Status) -> Result<()> {
         Status::Created => Ok(()),
         Status::Stopped => bail!("cannot start a container that has stopped"),
         Status::Running => bail!("cannot start an already running container"),
+        Status::Paused => bail!("cannot start a paused container"),
     }
 }
 
 pub fn check_kill(s: Status) -> Result<()> {
     match s {
-        Status::Created | Status::Running => Ok(()),
+        Status::Created | Status::Running | Status::Paused => Ok(()),
         _ => bail!("container not running"),
+    }
+}
+
+pub fn check_pause(s: Status) -> Result<()> {
+    match s {
+        Status::Running => Ok(()),
+        Status::Paused => bail!("container already paused"),
+        _ => bail!("container not running"),
+    }
+}
+
+pub fn check_resume(s: Status) -> Result<()> {
+    match s {
+        Status::Paused => Ok(()),
+        _ => bail!("container not paused"),
     }
 }
 
@@ -70,7 +88,7 @@ mod tests {
     #[test]
     fn start_only_created() {
         assert!(check_start(Created).is_ok());
-        for s in [Running, Stopped] {
+        for s in [Running, Paused, Stopped] {
             assert!(check_start(s).is_err());
         }
         assert_eq!(
@@ -81,12 +99,31 @@ mod tests {
 
     #[test]
     fn kill_only_live() {
-        for s in [Created, Running] {
+        for s in [Created, Running, Paused] {
             assert!(check_kill(s).is_ok());
         }
         assert_eq!(
             check_kill(Stopped).unwrap_err().to_string(),
             "container not running"
+        );
+    }
+
+    #[test]
+    fn pause_resume_rules() {
+        assert!(check_pause(Running).is_ok());
+        assert_eq!(
+            check_pause(Stopped).unwrap_err().to_string(),
+            "container not running"
+        );
+        assert!(check_pause(Created).is_err());
+        assert!(check_resume(Paused).is_ok());
+        assert_eq!(
+            check_resume(Running).unwrap_err().to_string(),
+            "container not paused"
+        );
+        assert_eq!(
+            check_delete("x", Paused, false).unwrap_err().to_string(),
+            "cannot delete container x that is not stopped: paused"
         );
     }
 

@@ -123,6 +123,15 @@ impl Container {
         status_of(&self.dir, st)
     }
 
+    /// Tear down a stopped container: its cgroup (killing any orphans left
+    /// in it) and its state directory.
+    pub fn destroy(&self, st: &State) -> Result<()> {
+        if let Some(cg) = &st.cgroup {
+            cg.destroy()?;
+        }
+        self.remove()
+    }
+
     /// Remove the directory. The lock stays held until `self` drops, so a
     /// waiter wakes up to find state.json gone.
     pub fn remove(&self) -> Result<()> {
@@ -136,6 +145,12 @@ pub fn status_of(dir: &Path, st: &State) -> Status {
         Some(p) if p.start_time == st.init_start_time && p.state != 'Z' && p.state != 'X' => {
             if dir.join(FIFO).exists() {
                 Status::Created
+            } else if st
+                .cgroup
+                .as_ref()
+                .is_some_and(|c| c.is_frozen().unwrap_or(false))
+            {
+                Status::Paused
             } else {
                 Status::Running
             }

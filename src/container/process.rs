@@ -83,6 +83,9 @@ pub fn signal_all(st: &State, sig: i32) -> Result<()> {
     let Some(init) = init_pidfd(st)? else {
         bail!("container not running")
     };
+    if let Some(cg) = &st.cgroup {
+        return cg.signal_all(sig);
+    }
     for pid in pids_in_container(st)? {
         if pid == st.pid {
             continue;
@@ -123,6 +126,13 @@ pub fn wait_exit(fd: &OwnedFd, timeout: Duration) -> bool {
 /// SIGKILL the container (every process, when it has its own pid
 /// namespace: killing its pid 1 takes the rest with it) and wait.
 pub fn kill_and_wait(st: &State) -> Result<()> {
+    if let Some(cg) = &st.cgroup {
+        cg.signal_all(libc::SIGKILL)?;
+        // A frozen process only dies once thawed.
+        if cg.is_frozen().unwrap_or(false) {
+            cg.set_frozen(false)?;
+        }
+    }
     let Some(fd) = init_pidfd(st)? else {
         return Ok(());
     };

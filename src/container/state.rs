@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::cgroups::manager::Cgroup;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -26,6 +27,10 @@ pub struct State {
     /// Whether the init is pid 1 of a pid namespace of its own; then killing
     /// it kills every process in the container.
     pub own_pid_ns: bool,
+    /// The container's cgroup directories, for kill --all, pause, stats
+    /// and delete.
+    #[serde(default)]
+    pub cgroup: Option<Cgroup>,
 }
 
 /// The JSON `husk state` prints: the runtime-spec state, as runc prints it.
@@ -144,6 +149,7 @@ mod tests {
             annotations: BTreeMap::new(),
             init_start_time: 1,
             own_pid_ns: true,
+            cgroup: None,
         };
         assert_eq!(s.public("stopped").pid, 0);
         assert_eq!(s.public("running").pid, 42);

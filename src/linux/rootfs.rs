@@ -280,6 +280,9 @@ fn parse_cgroup_mountinfo(line: &str) -> Option<HostCgroup> {
 
 /// Swap the root: after this, the host's filesystem is out of reach.
 pub fn pivot_root(rootfs: &str) -> Result<()> {
+    // The old root, held open so we can act on it after the swap.
+    let old = mounts::openat2(libc::AT_FDCWD, "/", libc::O_DIRECTORY | libc::O_RDONLY, 0)
+        .map_err(|e| Error::sys("open /", e))?;
     let c = CString::new(rootfs).map_err(|_| Error::msg("rootfs path has a NUL byte"))?;
     // SAFETY: NUL-terminated path.
     if unsafe { libc::chdir(c.as_ptr()) } < 0 {
@@ -291,15 +294,15 @@ pub fn pivot_root(rootfs: &str) -> Result<()> {
     if unsafe { libc::syscall(libc::SYS_pivot_root, c".".as_ptr(), c".".as_ptr()) } < 0 {
         return Err(Error::sys(format!("pivot_root({rootfs})"), Errno::last()));
     }
+    // "." is now the new root, under the old one: step onto the old root
+    // itself, or the propagation change below would hit the container's
+    // own mounts and undo options such as "rshared".
+    // SAFETY: old is an open directory fd.
+    if unsafe { libc::fchdir(old.as_raw_fd()) } < 0 {
+        return Err(Error::sys("fchdir(old root)", Errno::last()));
+    }
     // Unmounting the old root must not propagate back to the host.
-    mount(
-        None,
-        ".",
-        None,
-        libc::MS_SLAVE | libc::MS_REC,
-        None,
-        "old root",
-    )?;
+    mount(None, ".", None, libc::MS_SLAVE | libc::MS_REC, None, "old root")?;
     // SAFETY: literal path.
     if unsafe { libc::umount2(c".".as_ptr(), libc::MNT_DETACH) } < 0 {
         return Err(Error::sys("umount2(old root, MNT_DETACH)", Errno::last()));

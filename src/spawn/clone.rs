@@ -26,6 +26,8 @@ struct CloneArgs {
 
 const CLONE_PIDFD: u64 = 0x1000;
 pub const CLONE_PARENT: u64 = 0x8000;
+/// Born straight into the cgroup `args.cgroup` names (v2, kernel 5.7+).
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 
 pub enum Forked {
     Child,
@@ -35,10 +37,17 @@ pub enum Forked {
 /// Fork-like clone3: no new stack, so the child continues right here with
 /// a copy of the address space. husk is single-threaded, so the copy holds
 /// no lock another thread owned and the child may allocate freely.
-pub fn clone3(flags: u64) -> Result<Forked> {
+pub fn clone3(flags: u64, cgroup: Option<RawFd>) -> Result<Forked> {
     let mut pidfd: RawFd = -1;
     let mut args = CloneArgs {
-        flags: flags | CLONE_PIDFD,
+        flags: flags
+            | CLONE_PIDFD
+            | if cgroup.is_some() {
+                CLONE_INTO_CGROUP
+            } else {
+                0
+            },
+        cgroup: cgroup.map_or(0, |fd| fd as u64),
         pidfd: &mut pidfd as *mut RawFd as u64,
         // With CLONE_PARENT the kernel insists on 0 and reuses the caller's
         // own exit signal (SIGCHLD, from our first clone).

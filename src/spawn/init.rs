@@ -24,7 +24,14 @@ pub struct InitConfig<'a> {
     pub sock: OwnedFd,
     /// O_PATH fd of exec.fifo: wait on it for `start`. None: exec at once.
     pub fifo: Option<RawFdNum>,
-    pub need_maps: bool,
+    /// Wait for the parent's go-ahead: id maps written and/or placed in
+    /// the v1 cgroups.
+    pub wait_for_parent: bool,
+    /// A new user namespace: become its root once the maps exist.
+    pub new_userns: bool,
+    /// Make the cgroup namespace here, once inside the container's cgroup,
+    /// so that its root is that cgroup.
+    pub unshare_cgroupns: bool,
     pub join_mnt: Option<(File, PathBuf)>,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
@@ -55,19 +62,25 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
         "sigprocmask(SIG_SETMASK, {}), PR_SET_PDEATHSIG",
         reset_signals,
     )?;
-    if c.need_maps {
+    if c.wait_for_parent {
         step(
-            "wait-for-id-maps",
-            "the parent writes uid_map and gid_map",
-            || match sync::recv(&c.sock)? {
-                Some((sync::MAPS_WRITTEN, _)) => Ok(()),
-                _ => Err(Error::msg("parent went away before writing the id maps")),
-            },
+            "wait-for-parent",
+            "the parent writes uid_map/gid_map and moves us into the v1 cgroups",
+            || wait_for_parent(&c.sock),
         )?;
+    }
+    if c.new_userns {
         step(
             "become-userns-root",
             "setresgid(0), setresuid(0)",
             become_userns_root,
+        )?;
+    }
+    if c.unshare_cgroupns {
+        step(
+            "new-cgroup-namespace",
+            "unshare(CLONE_NEWCGROUP): the container's cgroup becomes its /",
+            || namespaces::unshare(NsKind::Cgroup.clone_flag()),
         )?;
     }
     if let Some((f, path)) = &c.join_mnt {
@@ -307,6 +320,15 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
             unsafe { libc::_exit(127) }
         }
         _ => Err(exec::exec(&path, &p.args, &env).context("step \"exec\"")),
+    }
+}
+
+pub fn wait_for_parent(sock: &OwnedFd) -> Result<()> {
+    match sync::recv(sock)? {
+        Some((sync::GO, _)) => Ok(()),
+        _ => Err(Error::msg(
+            "husk went away before the container's ids and cgroups were set up",
+        )),
     }
 }
 

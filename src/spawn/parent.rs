@@ -13,9 +13,10 @@ use nix::errno::Errno;
 use super::clone::{self, Forked};
 use super::init::{self, InitConfig};
 use super::sync;
+use crate::cgroups::manager::Cgroup;
 use crate::error::{Error, Result};
-use crate::linux::idmap;
 use crate::linux::namespaces::{self, NsKind, flag_names};
+use crate::linux::{idmap, mounts};
 use crate::spec::Plan;
 use crate::steps::step;
 
@@ -29,6 +30,8 @@ pub struct SpawnOptions<'a> {
     pub preserve_fds: u32,
     /// Descriptors of husk's own that the child must close at once.
     pub close_in_child: &'a [i32],
+    /// The container's cgroup, already made and limited.
+    pub cgroup: Option<&'a Cgroup>,
 }
 
 /// The init, set up and either blocked on the fifo or exec'ing.
@@ -120,16 +123,39 @@ pub fn spawn(o: &SpawnOptions) -> Result<Init> {
     let (parent_sock, child_sock) = sync::pair()?;
     let new = ns.new & !NsKind::Time.clone_flag();
     let need_maps = ns.is_new(NsKind::User);
+    let place_v1 = o.cgroup.is_some_and(|c| c.has_v1());
+    let need_go = need_maps || place_v1;
+    // v2: the init is born in its cgroup (CLONE_INTO_CGROUP), no handoff.
+    let cgroup_fd = match o.cgroup.and_then(|c| c.v2_dir()) {
+        Some(d) => Some(
+            mounts::openat2(
+                libc::AT_FDCWD,
+                &d.to_string_lossy(),
+                libc::O_PATH | libc::O_DIRECTORY,
+                0,
+            )
+            .map_err(|e| Error::sys(format!("open cgroup {}", d.display()), e))?,
+        ),
+        None => None,
+    };
     // Joining a user namespace: the child enters it first, then creates the
     // rest so they are owned by it. A new pid namespace then needs one more
     // fork, since only children enter it.
-    let clone_flags = if join_user.is_some() { 0 } else { new };
+    // The cgroup namespace is made by the child once it is in its cgroup.
+    let clone_flags = if join_user.is_some() {
+        0
+    } else {
+        new & !NsKind::Cgroup.clone_flag()
+    };
+    let staged = join_user.is_some();
     let cfg = |sock: OwnedFd, join_mnt: Option<(File, PathBuf)>| InitConfig {
         id: o.id,
         plan,
         sock,
         fifo: o.fifo.map(|f| f.as_raw_fd()),
-        need_maps,
+        wait_for_parent: need_go && !staged,
+        new_userns: need_maps,
+        unshare_cgroupns: ns.is_new(NsKind::Cgroup) && !staged,
         join_mnt,
         no_pivot: o.no_pivot,
         no_new_keyring: o.no_new_keyring,
@@ -140,8 +166,8 @@ pub fn spawn(o: &SpawnOptions) -> Result<Init> {
     let what = format!("clone3({})", flag_names(clone_flags));
     let span = tracing::debug_span!("step", step = "clone", what = %what);
     let entered = span.enter();
-    let forked =
-        clone::clone3(clone_flags).map_err(|e| e.context(format!("step \"clone\" ({what})")))?;
+    let forked = clone::clone3(clone_flags, cgroup_fd.as_ref().map(|f| f.as_raw_fd()))
+        .map_err(|e| e.context(format!("step \"clone\" ({what})")))?;
     let (pid, pidfd) = match forked {
         Forked::Child => {
             // The clone step belongs to the parent's timeline.
@@ -154,7 +180,7 @@ pub fn spawn(o: &SpawnOptions) -> Result<Init> {
                 unsafe { libc::close(*fd) };
             }
             if let Some((_, f, p)) = &join_user {
-                stage_in_user_ns(f, p, new, &child_sock);
+                stage_in_user_ns(f, p, new, &child_sock, need_go);
                 if ns.is_new(NsKind::Pid) {
                     fork_init_in_new_pid_ns(child_sock, cfg, join_mnt);
                 }
@@ -170,14 +196,19 @@ pub fn spawn(o: &SpawnOptions) -> Result<Init> {
         kill_and_reap(pid);
         e
     };
-    if need_maps {
+    if need_go {
         step(
-            "write-id-maps",
-            format!("write uid_map and gid_map of {pid}"),
+            "hand-over",
+            format!("write uid_map/gid_map of {pid}, move it into the v1 cgroups"),
             || {
-                idmap::write(pid, "uid_map", &plan.uid_mappings)?;
-                idmap::write(pid, "gid_map", &plan.gid_mappings)?;
-                sync::send(&parent_sock, sync::MAPS_WRITTEN, b"")
+                if need_maps {
+                    idmap::write(pid, "uid_map", &plan.uid_mappings)?;
+                    idmap::write(pid, "gid_map", &plan.gid_mappings)?;
+                }
+                if let Some(cg) = o.cgroup.filter(|_| place_v1) {
+                    cg.place_v1(pid)?;
+                }
+                sync::send(&parent_sock, sync::GO, b"")
             },
         )
         .map_err(fail)?;
@@ -241,21 +272,28 @@ fn reap_status(pid: i32) -> String {
 
 /// In the first child, when a user namespace is joined by path: enter it,
 /// then create the new namespaces so that they belong to it.
-fn stage_in_user_ns(f: &File, p: &std::path::Path, new: u64, sock: &OwnedFd) {
-    let r = step(
-        "join-user-namespace",
-        format!("setns({})", p.display()),
-        || {
-            namespaces::setns(NsKind::User, f, p)?;
-            init::become_userns_root()
-        },
-    )
-    .and_then(|_| {
+fn stage_in_user_ns(f: &File, p: &std::path::Path, new: u64, sock: &OwnedFd, wait: bool) {
+    let r = (|| {
+        if wait {
+            step(
+                "wait-for-parent",
+                "the parent moves us into the v1 cgroups",
+                || init::wait_for_parent(sock),
+            )?;
+        }
+        step(
+            "join-user-namespace",
+            format!("setns({})", p.display()),
+            || {
+                namespaces::setns(NsKind::User, f, p)?;
+                init::become_userns_root()
+            },
+        )?;
         let flags = new & !NsKind::User.clone_flag();
         step("unshare", format!("unshare({})", flag_names(flags)), || {
             namespaces::unshare(flags)
         })
-    });
+    })();
     if let Err(e) = r {
         let _ = sync::send(sock, sync::ERROR, e.to_string().as_bytes());
         // SAFETY: leaving the child without running the parent's destructors.
@@ -269,7 +307,7 @@ fn fork_init_in_new_pid_ns<'a>(
     join_mnt: Option<(File, PathBuf)>,
 ) -> ! {
     // CLONE_PARENT: the init becomes husk's child, so husk can wait for it.
-    match clone::clone3(clone::CLONE_PARENT) {
+    match clone::clone3(clone::CLONE_PARENT, None) {
         Ok(Forked::Child) => init::run(cfg(sock, join_mnt)),
         Ok(Forked::Parent { pid, .. }) => {
             let _ = sync::send(&sock, sync::PID, pid.to_string().as_bytes());

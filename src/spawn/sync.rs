@@ -8,8 +8,8 @@ use nix::errno::Errno;
 
 use crate::error::{Error, Result};
 
-/// Parent → child: the id maps are written.
-pub const MAPS_WRITTEN: u8 = b'M';
+/// Parent → child: the id maps are written and the v1 cgroups joined.
+pub const GO: u8 = b'G';
 /// Child → parent: set up and waiting (or about to exec).
 pub const READY: u8 = b'R';
 /// Child → parent: an error message follows.

@@ -8,6 +8,7 @@ use libc::c_ulong;
 use super::config::{self, IdMapping, Spec};
 use super::version;
 use crate::bail;
+use crate::cgroups::resources::{self, Resources};
 use crate::error::{Error, Result};
 use crate::linux::capabilities::{self, CapSets};
 use crate::linux::mount_options::{self, MountOptions};
@@ -35,6 +36,14 @@ pub struct Plan {
     pub sysctl: Vec<(String, String)>,
     pub process: ProcessPlan,
     pub annotations: BTreeMap<String, String>,
+    pub cgroup: CgroupPlan,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CgroupPlan {
+    /// linux.cgroupsPath as given; resolved per hierarchy at create.
+    pub path: Option<String>,
+    pub resources: Resources,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -151,12 +160,6 @@ fn refuse_unsupported(spec: &Spec) -> Result<()> {
         }
     }
     if let Some(l) = &spec.linux {
-        if l.resources.is_some() {
-            unsupported("linux.resources", "husk does not apply cgroup limits yet")?;
-        }
-        if l.cgroups_path.is_some() {
-            unsupported("linux.cgroupsPath", "husk does not manage cgroups yet")?;
-        }
         if l.seccomp.is_some() {
             unsupported("linux.seccomp", "husk does not load seccomp filters yet")?;
         }
@@ -260,6 +263,7 @@ impl Plan {
             .as_ref()
             .ok_or_else(|| Error::msg("process: missing (nothing to run)"))?;
         let process = plan_process(process, linux)?;
+        let cgroup = plan_cgroup(linux)?;
 
         Ok(Plan {
             oci_version: spec.oci_version.clone(),
@@ -280,8 +284,32 @@ impl Plan {
             sysctl,
             process,
             annotations: spec.annotations.clone(),
+            cgroup,
         })
     }
+}
+
+fn plan_cgroup(linux: &config::Linux) -> Result<CgroupPlan> {
+    let res = match &linux.resources {
+        None => Resources::default(),
+        Some(v) => serde_path_to_error::deserialize::<_, Resources>(v.clone()).map_err(|e| {
+            let field = e.path().to_string();
+            Error::msg(format!(
+                "bad value for linux.resources.{field}: {}",
+                e.into_inner()
+            ))
+        })?,
+    };
+    resources::validate(&res)?;
+    if let Some(p) = linux.cgroups_path.as_deref()
+        && p.split('/').any(|c| c == "..")
+    {
+        bail!("linux.cgroupsPath: {p:?} contains \"..\"");
+    }
+    Ok(CgroupPlan {
+        path: linux.cgroups_path.clone().filter(|p| !p.is_empty()),
+        resources: res,
+    })
 }
 
 pub fn plan_namespaces(list: &[config::Namespace]) -> Result<NsPlan> {

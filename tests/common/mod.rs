@@ -33,13 +33,21 @@ pub fn base_rootfs() -> PathBuf {
 
 pub fn require_root() {
     // SAFETY: geteuid has no preconditions.
-    assert_eq!(unsafe { libc::geteuid() }, 0, "integration tests must run as root (scripts/test.sh does)");
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "integration tests must run as root (scripts/test.sh does)"
+    );
 }
 
 /// A unique container ID for this test process.
 pub fn unique_id(prefix: &str) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
-    format!("{prefix}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 pub struct Bundle {
@@ -51,7 +59,10 @@ impl Bundle {
     /// The busybox bundle's config with a private, writable rootfs copy.
     pub fn new() -> Bundle {
         require_root();
-        let dir = tempfile::Builder::new().prefix("husk-bundle-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("husk-bundle-")
+            .tempdir()
+            .unwrap();
         let st = Command::new("cp")
             .arg("-a")
             .arg(base_rootfs())
@@ -159,7 +170,10 @@ impl Husk {
     pub fn new() -> Husk {
         require_root();
         Husk {
-            root: tempfile::Builder::new().prefix("husk-root-").tempdir().unwrap(),
+            root: tempfile::Builder::new()
+                .prefix("husk-root-")
+                .tempdir()
+                .unwrap(),
         }
     }
 

@@ -1,0 +1,467 @@
+//! A container's cgroup: one directory per hierarchy, made, limited,
+//! populated, frozen, signalled and removed.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use serde::{Deserialize, Serialize};
+
+use super::files::{self, Write};
+use super::resources::Resources;
+use super::{Hierarchy, Mode, bpf};
+use crate::bail;
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Dir {
+    pub path: PathBuf,
+    pub v2: bool,
+    pub controllers: Vec<String>,
+    /// Directories husk made for this container (leaf last); removed on
+    /// delete, deepest first, so nothing is left behind.
+    pub created: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Cgroup {
+    pub dirs: Vec<Dir>,
+    #[serde(default)]
+    pub unified_mode: bool,
+}
+
+fn write_file(dir: &Path, file: &str, value: &str) -> Result<(), (Error, Errno)> {
+    let p = dir.join(file);
+    std::fs::write(&p, value).map_err(|e| {
+        let errno = Errno::from_raw(e.raw_os_error().unwrap_or(0));
+        (
+            Error::from(e).context(format!("write {value:?} to {}", p.display())),
+            errno,
+        )
+    })
+}
+
+fn apply_write(dir: &Path, w: &Write) -> Result<()> {
+    match write_file(dir, &w.file, &w.value) {
+        Ok(()) => Ok(()),
+        Err((_, Errno::ENOENT)) if w.fallback.is_some() => {
+            let (f, v) = w.fallback.as_ref().expect("checked");
+            write_file(dir, f, v).map_err(|(e, _)| e)
+        }
+        Err((e, Errno::ENOENT)) => Err(e.context("the kernel has no such cgroup file")),
+        Err((e, _)) => Err(e),
+    }
+}
+
+/// mkdir -p, remembering which directories were new.
+fn make_dirs(mount: &Path, rel: &str, created: &mut Vec<PathBuf>, cpuset: bool) -> Result<PathBuf> {
+    let mut cur = mount.to_path_buf();
+    for c in rel.split('/').filter(|c| !c.is_empty()) {
+        let parent = cur.clone();
+        cur.push(c);
+        match std::fs::create_dir(&cur) {
+            Ok(()) => {
+                created.push(cur.clone());
+                if cpuset {
+                    inherit_cpuset(&parent, &cur)?;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(Error::from(e).context(format!("mkdir {}", cur.display()))),
+        }
+    }
+    Ok(cur)
+}
+
+/// A new v1 cpuset starts with no CPUs and no memory nodes, and no task can
+/// join it until it has both: copy the parent's.
+fn inherit_cpuset(parent: &Path, dir: &Path) -> Result<()> {
+    for f in ["cpuset.cpus", "cpuset.mems"] {
+        let v = std::fs::read_to_string(parent.join(f))
+            .map_err(|e| Error::from(e).context(format!("read {}", parent.join(f).display())))?;
+        write_file(dir, f, v.trim()).map_err(|(e, _)| e)?;
+    }
+    Ok(())
+}
+
+/// cgroup v2 only lets a controller's files appear in a child once every
+/// ancestor lists it in cgroup.subtree_control.
+fn enable_v2(mount: &Path, leaf: &Path, controllers: &[&str]) -> Result<()> {
+    if controllers.is_empty() {
+        return Ok(());
+    }
+    let mut chain = Vec::new();
+    let mut p = leaf.parent();
+    while let Some(d) = p {
+        if !d.starts_with(mount) {
+            break;
+        }
+        chain.push(d.to_path_buf());
+        if d == mount {
+            break;
+        }
+        p = d.parent();
+    }
+    for d in chain.iter().rev() {
+        let have = std::fs::read_to_string(d.join("cgroup.subtree_control")).unwrap_or_default();
+        for c in controllers {
+            if have.split_whitespace().any(|h| h == *c) {
+                continue;
+            }
+            write_file(d, "cgroup.subtree_control", &format!("+{c}")).map_err(|(e, errno)| {
+                if errno == Errno::EBUSY {
+                    e.context(format!(
+                        "enable the {c} controller: {} has processes of its own, and cgroup v2 only gives controllers to cgroups without them; use an absolute linux.cgroupsPath",
+                        d.display()
+                    ))
+                } else {
+                    e.context(format!("enable the {c} controller"))
+                }
+            })?;
+        }
+    }
+    Ok(())
+}
+
+impl Cgroup {
+    /// Make the container's cgroup in every hierarchy and write `res`.
+    /// On error, whatever was made is removed again.
+    pub fn create(
+        hier: &[Hierarchy],
+        mode: Mode,
+        cgroups_path: Option<&str>,
+        id: &str,
+        res: &Resources,
+    ) -> Result<Cgroup> {
+        let mut cg = Cgroup {
+            dirs: Vec::new(),
+            unified_mode: mode == Mode::Unified,
+        };
+        let r = (|| {
+            let targets = route(hier, res)?;
+            for h in hier {
+                let rel = super::container_path(cgroups_path, id, &h.own)?;
+                let mut created = Vec::new();
+                let cpuset = !h.v2 && h.has("cpuset");
+                let made = make_dirs(&h.mount, &rel, &mut created, cpuset);
+                let dir = match made {
+                    Ok(d) => d,
+                    Err(e) => {
+                        cg.dirs.push(Dir {
+                            path: PathBuf::new(),
+                            v2: h.v2,
+                            controllers: vec![],
+                            created,
+                        });
+                        return Err(e);
+                    }
+                };
+                cg.dirs.push(Dir {
+                    path: dir.clone(),
+                    v2: h.v2,
+                    controllers: h.controllers.clone(),
+                    created,
+                });
+                if h.v2 {
+                    let mut wanted: Vec<&str> = targets
+                        .iter()
+                        .filter(|(_, th)| th == h)
+                        .map(|(c, _)| files::v2_name(c))
+                        .filter(|c| *c != "devices")
+                        .collect();
+                    for k in res.unified.keys() {
+                        if let Some((c, _)) = k.split_once('.')
+                            && c != "cgroup"
+                            && !wanted.contains(&c)
+                        {
+                            wanted.push(c);
+                        }
+                    }
+                    enable_v2(&h.mount, &dir, &wanted)?;
+                }
+            }
+            cg.apply_routed(&targets, res)
+        })();
+        match r {
+            Ok(()) => Ok(cg),
+            Err(e) => {
+                let _ = cg.destroy();
+                Err(e)
+            }
+        }
+    }
+
+    fn dir_of(&self, h: &Hierarchy) -> Option<&Dir> {
+        self.dirs
+            .iter()
+            .find(|d| d.v2 == h.v2 && d.controllers == h.controllers)
+    }
+
+    fn apply_routed(&self, targets: &[(&'static str, Hierarchy)], res: &Resources) -> Result<()> {
+        for (c, h) in targets {
+            let dir = self
+                .dir_of(h)
+                .ok_or_else(|| Error::msg("cgroup directory missing"))?;
+            if h.v2 && *c == "devices" {
+                bpf::attach_device_filter(&dir.path, &res.devices)?;
+                continue;
+            }
+            let writes = if h.v2 {
+                files::v2(c, res)?
+            } else {
+                files::v1(c, res)?
+            };
+            apply_batch(&dir.path, &writes)?;
+        }
+        if !res.unified.is_empty() {
+            let Some(d) = self.dirs.iter().find(|d| d.v2) else {
+                bail!("linux.resources.unified: this host has no cgroup v2 hierarchy");
+            };
+            for (k, v) in &res.unified {
+                let c = k.split_once('.').map_or("", |(c, _)| c);
+                if c != "cgroup" && !d.controllers.iter().any(|x| x == c) {
+                    bail!(
+                        "linux.resources.unified: {k}: the {c} controller is not on this host's cgroup v2 hierarchy"
+                    );
+                }
+                apply_write(
+                    &d.path,
+                    &Write {
+                        file: k.clone(),
+                        value: v.clone(),
+                        fallback: None,
+                    },
+                )
+                .map_err(|e| e.context("linux.resources.unified"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Write new limits to an existing cgroup (`husk update`).
+    pub fn update(&self, hier: &[Hierarchy], res: &Resources) -> Result<()> {
+        let targets = route(hier, res)?;
+        self.apply_routed(&targets, res)
+    }
+
+    /// The v2 directory, for clone3(CLONE_INTO_CGROUP).
+    pub fn v2_dir(&self) -> Option<&Path> {
+        self.dirs.iter().find(|d| d.v2).map(|d| d.path.as_path())
+    }
+
+    /// v1 hierarchies have no CLONE_INTO_CGROUP; the parent moves the init.
+    pub fn place_v1(&self, pid: i32) -> Result<()> {
+        for d in self.dirs.iter().filter(|d| !d.v2) {
+            write_file(&d.path, "cgroup.procs", &pid.to_string()).map_err(|(e, _)| e)?;
+        }
+        Ok(())
+    }
+
+    pub fn has_v1(&self) -> bool {
+        self.dirs.iter().any(|d| !d.v2)
+    }
+
+    /// The directory to read membership from: v2 if there is one.
+    fn main_dir(&self) -> Option<&Dir> {
+        self.dirs
+            .iter()
+            .find(|d| d.v2 && self.unified_mode)
+            .or_else(|| {
+                self.dirs
+                    .iter()
+                    .find(|d| !d.v2 && d.controllers.iter().any(|c| c == "pids" || c == "freezer"))
+            })
+            .or_else(|| self.dirs.first())
+    }
+
+    /// Every process in the container's cgroup (and its sub-cgroups).
+    pub fn pids(&self) -> Result<Vec<i32>> {
+        let Some(d) = self.main_dir() else {
+            return Ok(vec![]);
+        };
+        let mut out = Vec::new();
+        collect_pids(&d.path, &mut out)?;
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
+    pub fn signal_all(&self, sig: i32) -> Result<()> {
+        if sig == libc::SIGKILL
+            && let Some(d) = self.dirs.iter().find(|d| d.v2)
+            && d.path.join("cgroup.kill").exists()
+            && self.unified_mode
+        {
+            return write_file(&d.path, "cgroup.kill", "1").map_err(|(e, _)| e);
+        }
+        for pid in self.pids()? {
+            // SAFETY: kill(2) with integer arguments. The PIDs were read from
+            // the cgroup a moment ago; cgroup membership pins them to it.
+            unsafe { libc::kill(pid, sig) };
+        }
+        Ok(())
+    }
+
+    pub fn freezer(&self) -> Option<(&Path, bool)> {
+        if self.unified_mode {
+            return self
+                .dirs
+                .iter()
+                .find(|d| d.v2)
+                .map(|d| (d.path.as_path(), true));
+        }
+        self.dirs
+            .iter()
+            .find(|d| !d.v2 && d.controllers.iter().any(|c| c == "freezer"))
+            .map(|d| (d.path.as_path(), false))
+            .or_else(|| {
+                self.dirs
+                    .iter()
+                    .find(|d| d.v2)
+                    .map(|d| (d.path.as_path(), true))
+            })
+    }
+
+    /// Freeze (true) or thaw, and wait until the kernel says it is done.
+    pub fn set_frozen(&self, frozen: bool) -> Result<()> {
+        let Some((dir, v2)) = self.freezer() else {
+            bail!("this host has no freezer cgroup (v1 freezer or cgroup v2)");
+        };
+        let (file, value) = match (v2, frozen) {
+            (true, f) => ("cgroup.freeze", if f { "1" } else { "0" }),
+            (false, true) => ("freezer.state", "FROZEN"),
+            (false, false) => ("freezer.state", "THAWED"),
+        };
+        write_file(dir, file, value).map_err(|(e, _)| e)?;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.is_frozen()? != frozen {
+            if Instant::now() > deadline {
+                bail!(
+                    "cgroup {} did not become {} within 5s",
+                    dir.display(),
+                    if frozen { "frozen" } else { "thawed" }
+                );
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        Ok(())
+    }
+
+    pub fn is_frozen(&self) -> Result<bool> {
+        let Some((dir, v2)) = self.freezer() else {
+            return Ok(false);
+        };
+        if v2 {
+            let ev = std::fs::read_to_string(dir.join("cgroup.events")).unwrap_or_default();
+            Ok(ev.lines().any(|l| l.trim() == "frozen 1"))
+        } else {
+            let st = std::fs::read_to_string(dir.join("freezer.state")).unwrap_or_default();
+            Ok(st.trim() == "FROZEN")
+        }
+    }
+
+    /// Kill what is left and remove every directory husk made.
+    pub fn destroy(&self) -> Result<()> {
+        if self.is_frozen().unwrap_or(false) {
+            let _ = self.signal_all(libc::SIGKILL);
+            let _ = self.set_frozen(false);
+        }
+        let _ = self.signal_all(libc::SIGKILL);
+        let mut first_err = None;
+        for d in &self.dirs {
+            for dir in d.created.iter().rev() {
+                if let Err(e) = rmdir_retry(dir)
+                    && first_err.is_none()
+                {
+                    first_err = Some(e);
+                }
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+}
+
+fn apply_batch(dir: &Path, writes: &[Write]) -> Result<()> {
+    let mut i = 0;
+    while i < writes.len() {
+        let w = &writes[i];
+        match apply_write(dir, w) {
+            Ok(()) => i += 1,
+            Err(e) => {
+                // v1 refuses memory.limit_in_bytes above memsw (and memsw
+                // below the limit): when both change, the order matters.
+                let memsw = writes
+                    .iter()
+                    .position(|x| x.file == "memory.memsw.limit_in_bytes");
+                if w.file == "memory.limit_in_bytes"
+                    && e.errno() == Some(Errno::EINVAL)
+                    && memsw.is_some_and(|m| m > i)
+                {
+                    apply_write(dir, &writes[memsw.expect("checked")])?;
+                    apply_write(dir, w)?;
+                    let rest: Vec<Write> = writes[i + 1..]
+                        .iter()
+                        .filter(|x| x.file != "memory.memsw.limit_in_bytes")
+                        .cloned()
+                        .collect();
+                    return apply_batch(dir, &rest);
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn collect_pids(dir: &Path, out: &mut Vec<i32>) -> Result<()> {
+    let text = match std::fs::read_to_string(dir.join("cgroup.procs")) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(Error::from(e).context(format!("read {}/cgroup.procs", dir.display())));
+        }
+    };
+    out.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                collect_pids(&e.path(), out)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// rmdir, retrying while the kernel still sees exiting tasks (EBUSY).
+fn rmdir_retry(dir: &Path) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => return Err(Error::from(e).context(format!("rmdir {}", dir.display()))),
+        }
+    }
+}
+
+/// Which hierarchy enforces each controller the resources need. A v1
+/// hierarchy wins on hybrid hosts; a controller nobody has is an error.
+pub fn route(hier: &[Hierarchy], res: &Resources) -> Result<Vec<(&'static str, Hierarchy)>> {
+    let mut out = Vec::new();
+    for c in files::needed(res) {
+        let h = hier
+            .iter()
+            .find(|h| !h.v2 && h.has(c))
+            .or_else(|| hier.iter().find(|h| h.v2 && (h.has(c) || c == "devices")));
+        match h {
+            Some(h) => out.push((c, h.clone())),
+            None => bail!(
+                "linux.resources: the {c} controller is not available on this host, so its limits cannot be enforced"
+            ),
+        }
+    }
+    Ok(out)
+}

@@ -7,6 +7,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use libc::c_ulong;
 use nix::errno::Errno;
 
+use crate::cgroups::manager::Cgroup;
 use crate::error::{Context, Error, Result};
 use crate::linux::mount_options::{MOUNT_ATTR_RDONLY, flag_names};
 use crate::linux::mounts::{self, fd_path, mount, open_in_root};
@@ -41,7 +42,15 @@ pub fn open_root(rootfs: &str) -> Result<OwnedFd> {
 
 /// One config mount. `rootfs` is only for messages; all resolution goes
 /// through `root`.
-pub fn mount_one(root: &OwnedFd, rootfs: &str, m: &MountPlan, in_userns: bool) -> Result<()> {
+/// `own_cgroup`: without a cgroup namespace of its own, the container gets
+/// binds of its own cgroup directories rather than the host's whole tree.
+pub fn mount_one(
+    root: &OwnedFd,
+    rootfs: &str,
+    m: &MountPlan,
+    in_userns: bool,
+    own_cgroup: Option<&Cgroup>,
+) -> Result<()> {
     let shown = format!("{rootfs}{}", m.destination);
     let is_dir = match m.kind {
         MountKind::Bind => std::fs::metadata(&m.source)
@@ -97,7 +106,7 @@ pub fn mount_one(root: &OwnedFd, rootfs: &str, m: &MountPlan, in_userns: bool) -
                 r => r?,
             }
         }
-        MountKind::Cgroup => mount_cgroupfs(root, rootfs, m, &target, &shown)?,
+        MountKind::Cgroup => mount_cgroupfs(root, rootfs, m, &target, &shown, own_cgroup)?,
         MountKind::Proc | MountKind::Other => {
             let data = m.opts.data_string();
             mount(
@@ -179,6 +188,7 @@ fn mount_cgroupfs(
     m: &MountPlan,
     target: &OwnedFd,
     shown: &str,
+    own_cgroup: Option<&Cgroup>,
 ) -> Result<()> {
     let flags = m.opts.flags
         & (libc::MS_RDONLY
@@ -188,11 +198,43 @@ fn mount_cgroupfs(
             | libc::MS_RELATIME);
     let host = host_cgroup_mounts()?;
     let tpath = fd_path(target);
+    // The container's own directory in the hierarchy mounted at `mp`.
+    let own_dir = |mp: &str| {
+        own_cgroup.and_then(|cg| {
+            cg.dirs
+                .iter()
+                .find(|d| d.path.parent().is_some() && d.path.starts_with(mp))
+                .map(|d| d.path.to_string_lossy().into_owned())
+        })
+    };
+    // `dest` is the container path, to look the new mount up again after a
+    // bind (the old fd points below it).
+    let mount_hierarchy = |path: &str,
+                           dest: &str,
+                           ty: &str,
+                           data: &str,
+                           own: Option<String>,
+                           shown: &str| match own {
+        Some(dir) => {
+            mount(Some(&dir), path, None, libc::MS_BIND, None, shown)?;
+            let fd = open_in_root(root, dest, 0)
+                .map_err(|e| Error::sys(format!("reopen {shown}"), e))?;
+            remount_bind(&fd, flags, shown)
+        }
+        None => mount(Some(ty), path, Some(ty), flags, Some(data), shown),
+    };
     if host
         .iter()
         .any(|h| h.mount_point == "/sys/fs/cgroup" && h.fstype == "cgroup2")
     {
-        return mount(Some("cgroup2"), &tpath, Some("cgroup2"), flags, None, shown);
+        return mount_hierarchy(
+            &tpath,
+            &m.destination,
+            "cgroup2",
+            "",
+            own_dir("/sys/fs/cgroup"),
+            shown,
+        );
     }
     mount(
         Some("tmpfs"),
@@ -217,12 +259,12 @@ fn mount_cgroupfs(
         } else {
             ("cgroup", h.controllers.clone())
         };
-        mount(
-            Some(ty),
+        mount_hierarchy(
             &fd_path(&sub),
-            Some(ty),
-            flags,
-            Some(&data),
+            &dest,
+            ty,
+            &data,
+            own_dir(&h.mount_point),
             &sub_shown,
         )?;
     }
@@ -302,7 +344,14 @@ pub fn pivot_root(rootfs: &str) -> Result<()> {
         return Err(Error::sys("fchdir(old root)", Errno::last()));
     }
     // Unmounting the old root must not propagate back to the host.
-    mount(None, ".", None, libc::MS_SLAVE | libc::MS_REC, None, "old root")?;
+    mount(
+        None,
+        ".",
+        None,
+        libc::MS_SLAVE | libc::MS_REC,
+        None,
+        "old root",
+    )?;
     // SAFETY: literal path.
     if unsafe { libc::umount2(c".".as_ptr(), libc::MNT_DETACH) } < 0 {
         return Err(Error::sys("umount2(old root, MNT_DETACH)", Errno::last()));

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use nix::errno::Errno;
 
 use super::sync;
+use crate::cgroups::manager::Cgroup;
 use crate::error::{Error, Result};
 use crate::linux::namespaces::{self, NsKind};
 use crate::linux::{
@@ -36,6 +37,7 @@ pub struct InitConfig<'a> {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+    pub cgroup: Option<&'a Cgroup>,
 }
 
 pub type RawFdNum = i32;
@@ -117,11 +119,12 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
         },
     )?;
     let root = rootfs::open_root(&rootfs)?;
+    let bind_cgroup = c.cgroup.filter(|_| !plan.ns.has(NsKind::Cgroup));
     for m in &plan.mounts {
         step(
             "mount",
             format!("mount {} on {}", m.typ, m.destination),
-            || rootfs::mount_one(&root, &rootfs, m, in_userns),
+            || rootfs::mount_one(&root, &rootfs, m, in_userns, bind_cgroup),
         )?;
     }
     let fresh_dev = plan

@@ -160,6 +160,7 @@ pub fn spawn(o: &SpawnOptions) -> Result<Init> {
         no_pivot: o.no_pivot,
         no_new_keyring: o.no_new_keyring,
         preserve_fds: o.preserve_fds,
+        cgroup: o.cgroup,
     };
 
     // Not through step(): its span would close, and log, in both processes.

@@ -143,22 +143,8 @@ pub fn v2(controller: &str, res: &Resources) -> Result<Vec<Write>> {
                 out.push(w("cpu.idle", i));
             }
         }
-        "cpuset" => {
-            let c = res.cpu.clone().unwrap_or_default();
-            if let Some(s) = c.cpus.filter(|s| !s.is_empty()) {
-                out.push(w("cpuset.cpus", s));
-            }
-            if let Some(s) = c.mems.filter(|s| !s.is_empty()) {
-                out.push(w("cpuset.mems", s));
-            }
-        }
-        "pids" => {
-            let l = res.pids.as_ref().map_or(0, |p| p.limit);
-            out.push(w(
-                "pids.max",
-                if l > 0 { l.to_string() } else { "max".into() },
-            ));
-        }
+        "cpuset" => out.extend(cpuset_writes(res)),
+        "pids" => out.push(pids_write(res)),
         "blkio" | "io" => {
             let b = res.block_io.clone().unwrap_or_default();
             if b.leaf_weight.is_some() || b.weight_device.iter().any(|d| d.leaf_weight.is_some()) {
@@ -207,6 +193,25 @@ pub fn v2(controller: &str, res: &Resources) -> Result<Vec<Write>> {
         _ => {}
     }
     Ok(out)
+}
+
+/// The same files on v1 and v2.
+fn cpuset_writes(res: &Resources) -> Vec<Write> {
+    let c = res.cpu.clone().unwrap_or_default();
+    let mut out = Vec::new();
+    if let Some(s) = c.cpus.filter(|s| !s.is_empty()) {
+        out.push(w("cpuset.cpus", s));
+    }
+    if let Some(s) = c.mems.filter(|s| !s.is_empty()) {
+        out.push(w("cpuset.mems", s));
+    }
+    out
+}
+
+/// OCI's 0 or -1 mean "no limit", which the kernel spells "max".
+fn pids_write(res: &Resources) -> Write {
+    let l = res.pids.as_ref().map_or(0, |p| p.limit);
+    w("pids.max", if l > 0 { l.to_string() } else { "max".into() })
 }
 
 fn rdma_writes(res: &Resources) -> Vec<Write> {
@@ -279,22 +284,8 @@ pub fn v1(controller: &str, res: &Resources) -> Result<Vec<Write>> {
                 out.push(w("cpu.idle", i));
             }
         }
-        "cpuset" => {
-            let c = res.cpu.clone().unwrap_or_default();
-            if let Some(s) = c.cpus.filter(|s| !s.is_empty()) {
-                out.push(w("cpuset.cpus", s));
-            }
-            if let Some(s) = c.mems.filter(|s| !s.is_empty()) {
-                out.push(w("cpuset.mems", s));
-            }
-        }
-        "pids" => {
-            let l = res.pids.as_ref().map_or(0, |p| p.limit);
-            out.push(w(
-                "pids.max",
-                if l > 0 { l.to_string() } else { "max".into() },
-            ));
-        }
+        "cpuset" => out.extend(cpuset_writes(res)),
+        "pids" => out.push(pids_write(res)),
         "blkio" => {
             let b = res.block_io.clone().unwrap_or_default();
             if let Some(wt) = b.weight.filter(|w| *w != 0) {

@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod container;
 mod error;
+mod hooks;
 mod linux;
 mod logging;
 mod spawn;

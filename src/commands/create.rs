@@ -150,6 +150,7 @@ fn spawn_and_record(
             init_start_time: start_time,
             own_pid_ns: plan.ns.is_new(NsKind::Pid),
             cgroup: Some(cgroup.clone()),
+            hooks: plan.hooks.clone(),
         };
         st.write(&c.state_path())?;
         if let Some(p) = &a.pid_file {

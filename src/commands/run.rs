@@ -52,6 +52,10 @@ pub fn run(g: &Global, a: &RunArgs) -> Result<i32> {
         let _ = created.container.destroy(&created.state);
         return Err(e);
     }
+    if let Err(e) = created.state.run_poststart() {
+        let _ = created.container.destroy(&created.state);
+        return Err(e);
+    }
     let create::Created {
         container, init, ..
     } = created;

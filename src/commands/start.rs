@@ -37,7 +37,8 @@ pub fn run(g: &Global, id: &str) -> Result<()> {
     let fifo = unsafe { OwnedFd::from_raw_fd(fd) };
     let result = wait_for_exec(&fifo, &pidfd);
     let _ = std::fs::remove_file(&path);
-    result
+    result?;
+    st.run_poststart()
 }
 
 /// The init writes an error message into the fifo if execve fails; on

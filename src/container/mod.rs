@@ -129,7 +129,17 @@ impl Container {
         if let Some(cg) = &st.cgroup {
             cg.destroy()?;
         }
-        self.remove()
+        self.remove()?;
+        // poststop: after delete; a failure is only worth a warning.
+        if let Err(e) = crate::hooks::run_all(
+            "poststop",
+            &st.hooks.poststop,
+            &st.hook_state("stopped"),
+            &[],
+        ) {
+            tracing::warn!("{e}");
+        }
+        Ok(())
     }
 
     /// Remove the directory. The lock stays held until `self` drops, so a

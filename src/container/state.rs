@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cgroups::manager::Cgroup;
 use crate::error::{Error, Result};
+use crate::hooks::Hooks;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -31,6 +32,9 @@ pub struct State {
     /// and delete.
     #[serde(default)]
     pub cgroup: Option<Cgroup>,
+    /// poststart and poststop run after create has returned.
+    #[serde(default)]
+    pub hooks: Hooks,
 }
 
 /// The JSON `husk state` prints: the runtime-spec state, as runc prints it.
@@ -62,6 +66,37 @@ impl State {
             owner: &self.owner,
             annotations: &self.annotations,
         }
+    }
+
+    /// The state JSON a hook reads on stdin.
+    pub fn hook_state(&self, status: &str) -> String {
+        crate::hooks::state_json(
+            &self.oci_version,
+            &self.id,
+            status,
+            self.pid,
+            &self.bundle,
+            &self.annotations,
+        )
+    }
+
+    /// poststart: after the process has started. A failure fails start, and
+    /// the container is stopped (runtime-spec 1.3).
+    pub fn run_poststart(&self) -> Result<()> {
+        if self.hooks.poststart.is_empty() {
+            return Ok(());
+        }
+        let r = crate::hooks::run_all(
+            "poststart",
+            &self.hooks.poststart,
+            &self.hook_state("running"),
+            &[],
+        );
+        if let Err(e) = r {
+            let _ = crate::container::process::kill_and_wait(self);
+            return Err(e);
+        }
+        Ok(())
     }
 
     pub fn read(path: &Path) -> Result<State> {
@@ -150,6 +185,7 @@ mod tests {
             init_start_time: 1,
             own_pid_ns: true,
             cgroup: None,
+            hooks: Hooks::default(),
         };
         assert_eq!(s.public("stopped").pid, 0);
         assert_eq!(s.public("running").pid, 42);

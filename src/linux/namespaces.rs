@@ -61,6 +61,20 @@ impl NsKind {
         }
     }
 
+    /// The file name under /proc/<pid>/ns/.
+    pub fn proc_file(self) -> &'static str {
+        match self {
+            NsKind::User => "user",
+            NsKind::Mount => "mnt",
+            NsKind::Pid => "pid",
+            NsKind::Network => "net",
+            NsKind::Ipc => "ipc",
+            NsKind::Uts => "uts",
+            NsKind::Cgroup => "cgroup",
+            NsKind::Time => "time",
+        }
+    }
+
     pub fn clone_flag(self) -> u64 {
         (match self {
             NsKind::User => libc::CLONE_NEWUSER,

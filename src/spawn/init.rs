@@ -11,6 +11,7 @@ use nix::errno::Errno;
 use super::sync;
 use crate::cgroups::manager::Cgroup;
 use crate::error::{Error, Result};
+use crate::hooks;
 use crate::linux::namespaces::{self, NsKind};
 use crate::linux::{
     capabilities, devices, exec, fds, identity, mounts, process_attrs, rlimits, rootfs, uts,
@@ -178,6 +179,15 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
         })?),
         None => None,
     };
+    let hook_state = if plan.hooks.any_at_create() || !plan.hooks.start_container.is_empty() {
+        Some(step(
+            "create-hooks",
+            "husk runs prestart/createRuntime, then createContainer runs here, before pivot_root",
+            || create_hooks(c),
+        )?)
+    } else {
+        None
+    };
     if c.no_pivot {
         step(
             "move-root",
@@ -314,7 +324,10 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
                 || open_fifo(&dir, fifo),
             )?;
             drop(dir);
-            let e = exec::exec(&path, &p.args, &env);
+            let e = match start_hooks(plan, hook_state.as_deref()) {
+                Ok(()) => exec::exec(&path, &p.args, &env),
+                Err(e) => e,
+            };
             // start reads this from the fifo and reports it.
             // SAFETY: w is open; the message is a valid buffer.
             let msg = e.to_string();
@@ -322,8 +335,46 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
             // SAFETY: see run().
             unsafe { libc::_exit(127) }
         }
-        _ => Err(exec::exec(&path, &p.args, &env).context("step \"exec\"")),
+        _ => {
+            start_hooks(plan, hook_state.as_deref())?;
+            Err(exec::exec(&path, &p.args, &env).context("step \"exec\""))
+        }
     }
+}
+
+/// Stop for the runtime's hooks, then run createContainer in here, in the
+/// container's namespaces but before pivot_root. Returns the state JSON.
+fn create_hooks(c: &InitConfig) -> Result<String> {
+    sync::send(&c.sock, sync::HOOKS, b"")?;
+    let state = match sync::recv(&c.sock)? {
+        Some((sync::STATE, s)) => String::from_utf8_lossy(&s).into_owned(),
+        _ => return Err(Error::msg("husk went away during the create hooks")),
+    };
+    hooks::run_all(
+        "createContainer",
+        &c.plan.hooks.create_container,
+        &state,
+        &[],
+    )?;
+    Ok(state)
+}
+
+/// startContainer hooks: in the container, after start, before the exec.
+fn start_hooks(plan: &Plan, state: Option<&str>) -> Result<()> {
+    let (Some(state), false) = (state, plan.hooks.start_container.is_empty()) else {
+        return Ok(());
+    };
+    let mut v: serde_json::Value =
+        serde_json::from_str(state).map_err(|e| Error::msg(e.to_string()))?;
+    v["status"] = "created".into();
+    step("start-container-hooks", "startContainer hooks", || {
+        hooks::run_all(
+            "startContainer",
+            &plan.hooks.start_container,
+            &v.to_string(),
+            &[],
+        )
+    })
 }
 
 pub fn wait_for_parent(sock: &OwnedFd) -> Result<()> {

@@ -15,6 +15,7 @@ use super::init::{self, InitConfig};
 use super::sync;
 use crate::cgroups::manager::Cgroup;
 use crate::error::{Error, Result};
+use crate::hooks;
 use crate::linux::namespaces::{self, NsKind, flag_names};
 use crate::linux::{idmap, mounts};
 use crate::spec::Plan;
@@ -89,6 +90,16 @@ pub fn spawn(o: &SpawnOptions) -> Result<Init> {
     let join_mnt = take(&mut opened, NsKind::Mount).map(|(_, f, p)| (f, p));
     // Joined while husk still has the host's privileges: a namespace owned
     // by the host user namespace cannot be entered from inside a new one.
+    // Hooks run by husk belong in the host's namespaces, not the joined
+    // ones: keep a way back for them (pid excepted: it only applies to
+    // children, and the hooks are husk's children).
+    let mut host_ns = Vec::new();
+    for (k, _, _) in opened.iter().filter(|(k, _, _)| *k != NsKind::Pid) {
+        host_ns.push(namespaces::open_ns(
+            *k,
+            &PathBuf::from(format!("/proc/self/ns/{}", k.proc_file())),
+        )?);
+    }
     for (k, f, p) in &opened {
         step("join-namespace", format!("setns({})", p.display()), || {
             namespaces::setns(*k, f, p)
@@ -238,7 +249,46 @@ pub fn spawn(o: &SpawnOptions) -> Result<Init> {
         kill_and_reap(pid);
         e
     };
-    match sync::recv(&parent_sock).map_err(fail)? {
+    loop {
+        match sync::recv(&parent_sock).map_err(fail)? {
+            Some((sync::HOOKS, _)) => {
+                let state = hooks::state_json(
+                    &plan.oci_version,
+                    o.id,
+                    "creating",
+                    pid,
+                    &plan.bundle.to_string_lossy(),
+                    &plan.annotations,
+                );
+                step(
+                    "create-runtime-hooks",
+                    "prestart and createRuntime hooks",
+                    || {
+                        let restore: Vec<i32> = host_ns.iter().map(|f| f.as_raw_fd()).collect();
+                        hooks::run_all("prestart", &plan.hooks.prestart, &state, &restore)?;
+                        hooks::run_all(
+                            "createRuntime",
+                            &plan.hooks.create_runtime,
+                            &state,
+                            &restore,
+                        )?;
+                        sync::send(&parent_sock, sync::STATE, state.as_bytes())
+                    },
+                )
+                .map_err(fail)?;
+            }
+            other => return finish(other, pid, pidfd, parent_sock),
+        }
+    }
+}
+
+fn finish(
+    msg: Option<(u8, Vec<u8>)>,
+    pid: i32,
+    pidfd: OwnedFd,
+    parent_sock: OwnedFd,
+) -> Result<Init> {
+    match msg {
         Some((sync::READY, _)) => Ok(Init {
             pid,
             pidfd,

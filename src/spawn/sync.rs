@@ -14,6 +14,10 @@ pub const GO: u8 = b'G';
 pub const READY: u8 = b'R';
 /// Child → parent: an error message follows.
 pub const ERROR: u8 = b'E';
+/// Child → parent: stopped before pivot_root for the create hooks.
+pub const HOOKS: u8 = b'H';
+/// Parent → child: runtime hooks done; the container state JSON follows.
+pub const STATE: u8 = b'S';
 /// Intermediate → parent: the init's PID follows (user namespace joined).
 pub const PID: u8 = b'P';
 

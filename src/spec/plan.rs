@@ -10,6 +10,7 @@ use super::version;
 use crate::bail;
 use crate::cgroups::resources::{self, Resources};
 use crate::error::{Error, Result};
+use crate::hooks::Hooks;
 use crate::linux::capabilities::{self, CapSets};
 use crate::linux::mount_options::{self, MountOptions};
 use crate::linux::namespaces::NsKind;
@@ -37,6 +38,7 @@ pub struct Plan {
     pub process: ProcessPlan,
     pub annotations: BTreeMap<String, String>,
     pub cgroup: CgroupPlan,
+    pub hooks: Hooks,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -124,18 +126,6 @@ pub struct ProcessPlan {
 fn refuse_unsupported(spec: &Spec) -> Result<()> {
     let unsupported =
         |field: &str, why: &str| -> Result<()> { bail!("unsupported config field {field}: {why}") };
-    if let Some(h) = &spec.hooks {
-        let any = h
-            .as_object()
-            .map(|o| {
-                o.values()
-                    .any(|v| v.as_array().is_none_or(|a| !a.is_empty()))
-            })
-            .unwrap_or(!h.is_null());
-        if any {
-            unsupported("hooks", "husk does not run hooks yet")?;
-        }
-    }
     if let Some(p) = &spec.process {
         if p.terminal {
             unsupported("process.terminal", "husk cannot allocate a terminal yet")?;
@@ -264,6 +254,14 @@ impl Plan {
             .ok_or_else(|| Error::msg("process: missing (nothing to run)"))?;
         let process = plan_process(process, linux)?;
         let cgroup = plan_cgroup(linux)?;
+        let hooks = match &spec.hooks {
+            None => Hooks::default(),
+            Some(v) => serde_path_to_error::deserialize::<_, Hooks>(v.clone()).map_err(|e| {
+                let field = e.path().to_string();
+                Error::msg(format!("bad value for hooks.{field}: {}", e.into_inner()))
+            })?,
+        };
+        hooks.validate()?;
 
         Ok(Plan {
             oci_version: spec.oci_version.clone(),
@@ -285,6 +283,7 @@ impl Plan {
             process,
             annotations: spec.annotations.clone(),
             cgroup,
+            hooks,
         })
     }
 }

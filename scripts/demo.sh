@@ -10,7 +10,6 @@
 # packages, and cargo. Environment:
 #   HUSK_BIN=/path/to/runtime   use this binary instead of building husk
 #                               (any runc-compatible runtime works, e.g. runc)
-#   HUSK_DEMO_JSON_TOOL=jq|python3|sed   force how config.json is edited
 set -eu
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -25,6 +24,7 @@ note() { printf '    %s\n' "$*"; }
 # ---------------------------------------------------------------------------
 heading "1. Prerequisites"
 apt_install_missing busybox-static
+have jq || apt_install_missing jq
 have ps || apt_install_missing procps
 if [ -z "${HUSK_BIN:-}" ]; then
     have cc || apt_install_missing build-essential pkg-config
@@ -104,48 +104,8 @@ SCRIPT
 # make_config SRC DST: copy SRC to DST with process.args replaced by
 # ["sh","-c",$container_script] and root.path made absolute.
 make_config() {
-    local tool=${HUSK_DEMO_JSON_TOOL:-}
-    if [ -z "$tool" ]; then
-        if have jq; then tool="jq"; elif have python3; then tool="python3"; else tool="sed"; fi
-    fi
-    case $tool in
-    jq)
-        jq --arg s "$container_script" --arg r "$rootfs" \
-            '.process.args = ["sh", "-c", $s] | .root.path = $r' "$1" >"$2"
-        ;;
-    python3)
-        DEMO_SCRIPT=$container_script DEMO_ROOTFS=$rootfs python3 - "$1" "$2" <<'PY'
-import json, os, sys
-with open(sys.argv[1]) as f:
-    config = json.load(f)
-config["process"]["args"] = ["sh", "-c", os.environ["DEMO_SCRIPT"]]
-config["root"]["path"] = os.environ["DEMO_ROOTFS"]
-with open(sys.argv[2], "w") as f:
-    json.dump(config, f, indent=2)
-    f.write("\n")
-PY
-        ;;
-    sed)
-        # Relies on bundles/busybox/config.json keeping "args" on one line
-        # and "path": "rootfs" as root.path. First JSON-escape the script,
-        # then escape the result for a sed replacement (\ & and the | delimiter).
-        local s=$container_script r=$rootfs
-        s=${s//\\/\\\\}
-        s=${s//\"/\\\"}
-        s=${s//$'\t'/\\t}
-        s=${s//$'\n'/\\n}
-        local args="[\"sh\", \"-c\", \"$s\"]"
-        args=${args//\\/\\\\}
-        args=${args//&/\\&}
-        args=${args//|/\\|}
-        r=${r//\\/\\\\}
-        r=${r//&/\\&}
-        r=${r//|/\\|}
-        sed -e "s|\"args\": *\[.*\]|\"args\": $args|" \
-            -e "s|\"path\": *\"rootfs\"|\"path\": \"$r\"|" "$1" >"$2"
-        ;;
-    *) die "unknown HUSK_DEMO_JSON_TOOL: $tool (want jq, python3 or sed)" ;;
-    esac
+    jq --arg s "$container_script" --arg r "$rootfs" \
+        '.process.args = ["sh", "-c", $s] | .root.path = $r' "$1" >"$2"
 }
 
 heading "4. Bundle: a directory with config.json (and a rootfs)"

@@ -6,7 +6,16 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
-#[command(name = "husk", version, about = "A small, fast OCI container runtime")]
+#[command(
+    name = "husk",
+    version = concat!(
+        env!("CARGO_PKG_VERSION"),
+        "\ncommit: ", env!("HUSK_COMMIT"),
+        "\nspec: 1.2.0",
+        "\nlibseccomp: not linked (no seccomp support yet)"
+    ),
+    about = "A small, fast OCI container runtime"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -65,6 +74,20 @@ pub enum Command {
     Ps(PsArgs),
     /// Stream resource usage and OOM events as JSON lines
     Events(EventsArgs),
+    /// Write a default config.json
+    Spec(SpecArgs),
+    /// Print what this build of husk supports (runtime-spec features)
+    Features,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SpecArgs {
+    /// Where to write config.json
+    #[arg(short, long, default_value = ".")]
+    pub bundle: PathBuf,
+    /// A config for an unprivileged user (user namespace, caller mapped to root)
+    #[arg(long)]
+    pub rootless: bool,
 }
 
 #[derive(Args, Debug, Clone)]

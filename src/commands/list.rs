@@ -19,26 +19,30 @@ pub fn run(g: &Global, a: &ListArgs) -> Result<()> {
     }
     if a.quiet {
         for (st, _) in &rows {
-            println!("{}", st.id);
+            super::say!("{}", st.id);
         }
         return Ok(());
     }
     match a.format {
         ListFormat::Json => {
             let v: Vec<_> = rows.iter().map(|(st, s)| st.public(s.as_str())).collect();
-            println!(
+            super::say!(
                 "{}",
                 serde_json::to_string(&v).map_err(|e| Error::msg(e.to_string()))?
             );
         }
         ListFormat::Table => {
-            println!(
+            super::say!(
                 "{:<20} {:<8} {:<10} {:<40} {:<32} OWNER",
-                "ID", "PID", "STATUS", "BUNDLE", "CREATED"
+                "ID",
+                "PID",
+                "STATUS",
+                "BUNDLE",
+                "CREATED"
             );
             for (st, s) in &rows {
                 let p = st.public(s.as_str());
-                println!(
+                super::say!(
                     "{:<20} {:<8} {:<10} {:<40} {:<32} {}",
                     p.id,
                     p.pid,

@@ -3,17 +3,33 @@
 mod create;
 mod delete;
 mod events;
+mod features;
 mod kill;
 mod list;
 mod pause;
 mod ps;
 mod run;
+mod spec;
 mod start;
 mod state;
 mod update;
 
 use crate::cli::{Cli, Command};
 use crate::error::Result;
+
+/// println! for command output: a reader that went away (`husk list |
+/// head`) is not an error, and must not panic (Rust ignores SIGPIPE).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        match writeln!(out, $($arg)*) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+            r => r?,
+        }
+    }};
+}
+pub(crate) use say;
 
 /// Run the command; Ok carries the exit code.
 pub fn dispatch(cli: &Cli) -> Result<i32> {
@@ -31,5 +47,7 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Resume(a) => pause::resume(g, &a.id).map(|_| 0),
         Command::Ps(a) => ps::run(g, a).map(|_| 0),
         Command::Events(a) => events::run(g, a).map(|_| 0),
+        Command::Spec(a) => spec::run(g, a).map(|_| 0),
+        Command::Features => features::run().map(|_| 0),
     }
 }

@@ -21,7 +21,7 @@ pub fn run(g: &Global, a: &PsArgs) -> Result<()> {
     drop(c);
     match a.format {
         PsFormat::Json => {
-            println!(
+            super::say!(
                 "{}",
                 serde_json::to_string(&pids).map_err(|e| Error::msg(e.to_string()))?
             );
@@ -53,14 +53,14 @@ pub fn run(g: &Global, a: &PsArgs) -> Result<()> {
                 .split_whitespace()
                 .position(|h| h == "PID")
                 .ok_or_else(|| Error::msg("ps output has no PID column"))?;
-            println!("{header}");
+            super::say!("{header}");
             for l in lines {
                 let pid = l
                     .split_whitespace()
                     .nth(col)
                     .and_then(|p| p.parse::<i32>().ok());
                 if pid.is_some_and(|p| pids.contains(&p)) {
-                    println!("{l}");
+                    super::say!("{l}");
                 }
             }
             Ok(())

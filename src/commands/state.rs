@@ -10,6 +10,6 @@ pub fn run(g: &Global, id: &str) -> Result<()> {
     let status = c.status(&st);
     let out = serde_json::to_string_pretty(&st.public(status.as_str()))
         .map_err(|e| Error::msg(e.to_string()))?;
-    println!("{out}");
+    super::say!("{out}");
     Ok(())
 }

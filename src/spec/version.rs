@@ -3,6 +3,10 @@
 use crate::error::{Error, Result};
 
 pub const MIN_VERSION: &str = "1.0.0";
+/// The version husk implements and writes in `husk spec`.
+pub const SPEC_VERSION: &str = "1.2.0";
+/// Reported by `husk features`; any 1.3 patch release is accepted.
+pub const MAX_VERSION: &str = "1.3.0";
 /// Any 1.3 patch release is accepted.
 pub const MAX_MINOR: u32 = 3;
 

@@ -1,0 +1,80 @@
+//! `husk features`: the runtime-spec features document for this build.
+//! Only fields husk sets are printed: no nulls.
+
+use serde_json::{Value, json};
+
+use crate::cgroups;
+use crate::error::{Error, Result};
+use crate::linux::{capabilities, mount_options, namespaces::NsKind};
+use crate::spec::version;
+
+pub fn document() -> Value {
+    let mode = cgroups::detect().ok();
+    json!({
+        "ociVersionMin": version::MIN_VERSION,
+        "ociVersionMax": version::MAX_VERSION,
+        "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
+        "mountOptions": mount_options::known_names(),
+        "linux": {
+            "namespaces": NsKind::ALL.iter().map(|k| k.spec_name()).collect::<Vec<_>>(),
+            "capabilities": capabilities::NAMES.to_vec(),
+            "cgroup": {
+                "v1": true,
+                "v2": true,
+                "systemd": false,
+                "systemdUser": false,
+                "rdma": true,
+            },
+            "seccomp": {"enabled": false},
+            "apparmor": {"enabled": false},
+            "selinux": {"enabled": false},
+            "intelRdt": {"enabled": false},
+            "mountExtensions": {"idmap": {"enabled": false}},
+        },
+        "annotations": {
+            "io.github.husk.version": env!("CARGO_PKG_VERSION"),
+            "io.github.husk.commit": env!("HUSK_COMMIT"),
+            "io.github.husk.cgroup.host": match mode {
+                Some(cgroups::Mode::Unified) => "unified",
+                Some(cgroups::Mode::Hybrid) => "hybrid",
+                Some(cgroups::Mode::Legacy) => "legacy",
+                None => "none",
+            },
+        },
+    })
+}
+
+pub fn run() -> Result<()> {
+    let text = serde_json::to_string_pretty(&document()).map_err(|e| Error::msg(e.to_string()))?;
+    super::say!("{text}");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_nulls(v: &Value) -> bool {
+        match v {
+            Value::Null => false,
+            Value::Array(a) => a.iter().all(no_nulls),
+            Value::Object(o) => o.values().all(no_nulls),
+            _ => true,
+        }
+    }
+
+    #[test]
+    fn document_has_no_nulls_and_the_versions() {
+        let d = document();
+        assert!(no_nulls(&d));
+        assert_eq!(d["ociVersionMin"], "1.0.0");
+        assert!(
+            d["mountOptions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|o| o == "rro")
+        );
+        assert_eq!(d["linux"]["namespaces"].as_array().unwrap().len(), 8);
+    }
+}

@@ -41,9 +41,45 @@ fn write_file(dir: &Path, file: &str, value: &str) -> Result<(), (Error, Errno)>
     })
 }
 
+/// Limits whose value the kernel can accept and then not hold (v1 kernel
+/// memory on recent kernels): read them back.
+fn confirm(dir: &Path, file: &str, value: &str) -> Result<()> {
+    let checked = file.ends_with("limit_in_bytes")
+        || matches!(
+            file,
+            "memory.max" | "memory.low" | "memory.swap.max" | "pids.max"
+        );
+    let Ok(wanted) = value.trim().parse::<i64>() else {
+        return Ok(());
+    };
+    if !checked || wanted < 0 {
+        return Ok(());
+    }
+    let path = dir.join(file);
+    let got = std::fs::read_to_string(&path)
+        .map_err(|e| Error::from(e).context(format!("read back {}", path.display())))?;
+    let got_n = got.trim().parse::<i64>().ok();
+    // Byte limits are rounded down to whole pages.
+    let page = 4096;
+    let ok = got_n.is_some_and(|g| {
+        g == wanted
+            || (file.ends_with("bytes") || file.starts_with("memory."))
+                && g <= wanted
+                && wanted - g < page
+    });
+    if !ok {
+        bail!(
+            "wrote {value} to {} but the kernel reports {}: this kernel accepts the file and does not enforce it",
+            path.display(),
+            got.trim()
+        );
+    }
+    Ok(())
+}
+
 fn apply_write(dir: &Path, w: &Write) -> Result<()> {
     match write_file(dir, &w.file, &w.value) {
-        Ok(()) => Ok(()),
+        Ok(()) => confirm(dir, &w.file, &w.value),
         Err((_, Errno::ENOENT)) if w.fallback.is_some() => {
             let (f, v) = w.fallback.as_ref().expect("checked");
             write_file(dir, f, v).map_err(|(e, _)| e)
@@ -174,12 +210,23 @@ impl Cgroup {
                             && c != "cgroup"
                             && !wanted.contains(&c)
                         {
+                            if !h.controllers.iter().any(|x| x == c) {
+                                bail!(
+                                    "linux.resources.unified: {k}: the {c} controller is not on this host's cgroup v2 hierarchy"
+                                );
+                            }
                             wanted.push(c);
                         }
                     }
                     enable_v2(&h.mount, &dir, &wanted)?;
                 }
             }
+            // Device rules come last, from apply_devices(): the init still
+            // has to mknod the container's device nodes.
+            let targets: Vec<_> = targets
+                .into_iter()
+                .filter(|(c, _)| *c != "devices")
+                .collect();
             cg.apply_routed(&targets, res)
         })();
         match r {
@@ -236,6 +283,20 @@ impl Cgroup {
             }
         }
         Ok(())
+    }
+
+    /// The device rules, once the init has made its device nodes and
+    /// before it execs the container's process.
+    pub fn apply_devices(&self, hier: &[Hierarchy], res: &Resources) -> Result<()> {
+        if res.devices.is_empty() {
+            return Ok(());
+        }
+        let only = Resources {
+            devices: res.devices.clone(),
+            ..Default::default()
+        };
+        let targets = route(hier, &only)?;
+        self.apply_routed(&targets, &only)
     }
 
     /// Write new limits to an existing cgroup (`husk update`).

@@ -132,6 +132,16 @@ fn spawn_and_record(
         cgroup: Some(cgroup),
     })?;
     let r = (|| {
+        if !plan.cgroup.resources.devices.is_empty() {
+            step(
+                "apply-device-rules",
+                "linux.resources.devices, now that the nodes exist",
+                || cgroup.apply_devices(&cgroups::hierarchies()?, &plan.cgroup.resources),
+            )?;
+            if fifo.is_none() {
+                init.release()?;
+            }
+        }
         let start_time = proc::stat(init.pid).map(|s| s.start_time).ok_or_else(|| {
             Error::msg(format!(
                 "container init (pid {}) vanished during create",

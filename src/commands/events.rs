@@ -64,6 +64,9 @@ pub fn run(g: &Global, a: &EventsArgs) -> Result<()> {
     let mut ooms = stats::oom_kills(&cg);
     let mut next = Instant::now();
     loop {
+        // Read "stopped" first: an OOM kill that ends the container is
+        // still counted below before the loop ends.
+        let stopped = container::status_of(&dir, &st) == Status::Stopped;
         let now_ooms = stats::oom_kills(&cg);
         if now_ooms > ooms {
             emit(json!({"type": "oom", "id": a.id}))?;
@@ -73,7 +76,7 @@ pub fn run(g: &Global, a: &EventsArgs) -> Result<()> {
             emit(stats_event())?;
             next += interval;
         }
-        if container::status_of(&dir, &st) == Status::Stopped {
+        if stopped {
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(100).min(interval));

@@ -316,6 +316,14 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
     // SAFETY: integer-only prctl.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, 0, 0, 0, 0) };
     sync::send(&c.sock, sync::READY, b"")?;
+    if c.fifo.is_none() && !plan.cgroup.resources.devices.is_empty() {
+        // run: husk writes the device rules now that the nodes exist.
+        step(
+            "wait-for-device-rules",
+            "husk applies linux.resources.devices",
+            || wait_for_parent(&c.sock),
+        )?;
+    }
     match (c.fifo, proc_fd_dir) {
         (Some(fifo), Some(dir)) => {
             let w = step(

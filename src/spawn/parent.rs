@@ -43,6 +43,11 @@ pub struct Init {
 }
 
 impl Init {
+    /// Let an init that waits after "ready" (run with device rules) go on.
+    pub fn release(&self) -> Result<()> {
+        sync::send(&self.sock, sync::GO, b"")
+    }
+
     /// For run: the sync socket closes on a successful execve; an error
     /// message means the exec failed.
     pub fn wait_exec(&self) -> Result<()> {

@@ -1,0 +1,1631 @@
+mod common;
+
+// husk's cgroup layer on a HYBRID host: v1 controllers at
+// /sys/fs/cgroup/<controller>, cgroup2 at /sys/fs/cgroup/unified. Each test
+// reads values back from the host (at <mount> + <this process's own cgroup>
+// + <container path>) and, where it can, from inside the container (whose
+// cgroup namespace makes its own cgroup the root of every hierarchy).
+//
+// Only relative cgroup paths (or none) are used, so nothing ever leaves the
+// test process's own cgroup subtree; a guard removes whatever a failing test
+// (or a husk bug) leaves behind.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::{Value, json};
+
+/// No husk command may take longer than this.
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+const MIB: i64 = 1 << 20;
+
+// ---------------------------------------------------------------------------
+// Running husk.
+
+/// Run `c` with stdout appended to `out` (a temp file if None), stderr to a
+/// temp file and stdin from `input` (empty if None). Files, not pipes: the
+/// container inherits husk's stdio and would keep a pipe open.
+fn run_cmd(mut c: Command, out: Option<&Path>, input: Option<&[u8]>) -> Output {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_path = out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| tmp.path().join("stdout"));
+    let err_path = tmp.path().join("stderr");
+    let in_path = tmp.path().join("stdin");
+    std::fs::write(&in_path, input.unwrap_or_default()).unwrap();
+    let out_file = File::options()
+        .create(true)
+        .append(true)
+        .open(&out_path)
+        .unwrap();
+    let skip = out_file.metadata().unwrap().len() as usize;
+    c.stdin(File::open(&in_path).unwrap())
+        .stdout(out_file)
+        .stderr(File::create(&err_path).unwrap());
+    let mut child = c.spawn().expect("spawn husk");
+    let deadline = Instant::now() + TIMEOUT;
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{c:?} did not finish within {TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let all = std::fs::read(&out_path).unwrap();
+    Output {
+        status,
+        stdout: all.get(skip..).unwrap_or_default().to_vec(),
+        stderr: std::fs::read(&err_path).unwrap(),
+    }
+}
+
+fn husk(h: &Husk, args: &[&str]) -> Output {
+    let mut c = h.command();
+    c.args(args);
+    run_cmd(c, None, None)
+}
+
+fn husk_stdin(h: &Husk, args: &[&str], input: &str) -> Output {
+    let mut c = h.command();
+    c.args(args);
+    run_cmd(c, None, Some(input.as_bytes()))
+}
+
+fn bundle_arg(b: &Bundle) -> &str {
+    b.path().to_str().unwrap()
+}
+
+/// Where the container's stdout goes.
+fn out_file(b: &Bundle) -> PathBuf {
+    b.path().join("container-stdout")
+}
+
+fn out_text(b: &Bundle) -> String {
+    std::fs::read_to_string(out_file(b)).unwrap_or_default()
+}
+
+fn create(h: &Husk, b: &Bundle, id: &str) -> Output {
+    b.write();
+    let mut c = h.command();
+    c.args(["create", "--bundle", bundle_arg(b), id]);
+    run_cmd(c, Some(&out_file(b)), None)
+}
+
+/// `husk run` in the foreground, with `extra` flags (e.g. --keep).
+fn run_fg(h: &Husk, b: &Bundle, id: &str, extra: &[&str]) -> Output {
+    b.write();
+    let mut c = h.command();
+    c.arg("run")
+        .args(extra)
+        .args(["--bundle", bundle_arg(b), id]);
+    run_cmd(c, Some(&out_file(b)), None)
+}
+
+/// create + start: the container runs in the background.
+fn start_bg(h: &Husk, b: &Bundle, id: &str) {
+    ok(&create(h, b, id));
+    ok(&husk(h, &["start", id]));
+}
+
+fn state(h: &Husk, id: &str) -> Value {
+    let o = husk(h, &["state", id]);
+    let text = ok(&o);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("state {id}: {e}: {text:?}"))
+}
+
+fn status(h: &Husk, id: &str) -> String {
+    state(h, id)["status"].as_str().unwrap().to_string()
+}
+
+fn init_pid(h: &Husk, id: &str) -> i32 {
+    state(h, id)["pid"].as_i64().unwrap() as i32
+}
+
+/// Poll `cond` for up to 15 s.
+#[track_caller]
+fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[track_caller]
+fn wait_status(h: &Husk, id: &str, want: &str) {
+    wait_for(&format!("{id} to be {want}"), || status(h, id) == want);
+}
+
+/// Wait until the container's stdout has a line equal to `line`.
+#[track_caller]
+fn wait_line(b: &Bundle, line: &str) {
+    wait_for(&format!("container output line {line:?}"), || {
+        out_text(b).lines().any(|l| l.trim() == line)
+    });
+}
+
+/// `husk state ID` says it does not exist and --root has nothing for it.
+#[track_caller]
+fn assert_no_container(h: &Husk, id: &str) {
+    let e = fails(&husk(h, &["state", id]));
+    assert!(e.contains("container does not exist"), "state {id}: {e}");
+    let dir = h.root.path().join(id);
+    assert!(!dir.exists(), "{} is still there", dir.display());
+}
+
+/// "key=value" lines of the container's output.
+fn kv(out: &str) -> BTreeMap<String, String> {
+    out.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect()
+}
+
+fn read(p: impl AsRef<Path>) -> String {
+    let p = p.as_ref();
+    std::fs::read_to_string(p)
+        .unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
+        .trim()
+        .to_string()
+}
+
+fn pids_in(p: impl AsRef<Path>) -> BTreeSet<i32> {
+    read(p)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// The host's hierarchies, found independently of husk.
+
+#[derive(Debug, Clone)]
+struct Hier {
+    /// The directory name under /sys/fs/cgroup ("memory", "systemd",
+    /// "unified").
+    name: String,
+    mount: PathBuf,
+    v2: bool,
+    /// The controller field of this hierarchy's /proc/self/cgroup line
+    /// ("memory", "name=systemd", "" for v2).
+    key: String,
+    /// This test process's own cgroup in it ("/" or "/a/b").
+    own: String,
+}
+
+impl Hier {
+    /// Host directory of a container cgroup at `rel` (relative path).
+    fn dir(&self, rel: &str) -> PathBuf {
+        PathBuf::from(format!(
+            "{}{}/{}",
+            self.mount.display(),
+            self.own.trim_end_matches('/'),
+            rel
+        ))
+    }
+}
+
+fn hierarchies() -> Vec<Hier> {
+    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let cg = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    let mut out = Vec::new();
+    for line in mi.lines() {
+        let Some((l, r)) = line.split_once(" - ") else {
+            continue;
+        };
+        let Some(mp) = l.split(' ').nth(4) else {
+            continue;
+        };
+        let Some(name) = mp.strip_prefix("/sys/fs/cgroup/") else {
+            continue;
+        };
+        if name.contains('/') {
+            continue;
+        }
+        let mut rf = r.split(' ');
+        let fstype = rf.next().unwrap_or("");
+        let _source = rf.next();
+        let opts: Vec<&str> = rf.next().unwrap_or("").split(',').collect();
+        let v2 = match fstype {
+            "cgroup2" => true,
+            "cgroup" => false,
+            _ => continue,
+        };
+        let found = cg.lines().find_map(|l| {
+            let mut f = l.splitn(3, ':');
+            let (_, ctrl, path) = (f.next()?, f.next()?, f.next()?);
+            let matches = if v2 {
+                ctrl.is_empty()
+            } else {
+                !ctrl.is_empty() && ctrl.split(',').all(|c| opts.contains(&c))
+            };
+            matches.then(|| (ctrl.to_string(), path.to_string()))
+        });
+        let (key, own) = found.unwrap_or_else(|| panic!("no /proc/self/cgroup line for {mp}"));
+        out.push(Hier {
+            name: name.to_string(),
+            mount: PathBuf::from(mp),
+            v2,
+            key,
+            own,
+        });
+    }
+    out
+}
+
+fn hier(name: &str) -> Hier {
+    hierarchies()
+        .into_iter()
+        .find(|h| h.name == name)
+        .unwrap_or_else(|| panic!("no cgroup hierarchy mounted at /sys/fs/cgroup/{name}"))
+}
+
+/// Host directory of the container cgroup at `rel` in hierarchy `name`.
+fn host_dir(name: &str, rel: &str) -> PathBuf {
+    hier(name).dir(rel)
+}
+
+/// These tests are about a hybrid host; elsewhere they say so and pass.
+fn hybrid_host() -> bool {
+    let h = hierarchies();
+    let ok = h.iter().any(|h| h.name == "memory" && !h.v2)
+        && h.iter().any(|h| h.name == "unified" && h.v2);
+    if !ok {
+        eprintln!("note: not a hybrid cgroup host (v1 memory + /sys/fs/cgroup/unified); skipped");
+    }
+    ok
+}
+
+/// Every cgroup directory of `rel` is gone, in every hierarchy.
+#[track_caller]
+fn assert_no_cgroup(rel: &str) {
+    let left: Vec<String> = hierarchies()
+        .iter()
+        .map(|h| h.dir(rel))
+        .filter(|d| d.exists())
+        .map(|d| d.display().to_string())
+        .collect();
+    assert!(left.is_empty(), "cgroup directories left behind: {left:?}");
+}
+
+/// Removes the test's cgroup directories (deepest first, as listed) if a
+/// failure left them, killing what is still inside them. Declare it BEFORE
+/// the Husk, so husk's own delete --force runs first.
+struct CgGuard {
+    rels: Vec<String>,
+}
+
+impl CgGuard {
+    fn new(rels: &[&str]) -> CgGuard {
+        CgGuard {
+            rels: rels.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+}
+
+impl Drop for CgGuard {
+    fn drop(&mut self) {
+        let hs = hierarchies();
+        for rel in &self.rels {
+            for h in &hs {
+                let d = h.dir(rel);
+                if !d.exists() {
+                    continue;
+                }
+                eprintln!("cleanup: removing leftover {}", d.display());
+                if h.name == "freezer" {
+                    let _ = std::fs::write(d.join("freezer.state"), "THAWED");
+                }
+                let deadline = Instant::now() + Duration::from_secs(5);
+                loop {
+                    if let Ok(t) = std::fs::read_to_string(d.join("cgroup.procs")) {
+                        for pid in t.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+                            // SAFETY: kill(2) of a process in a cgroup this
+                            // test made.
+                            unsafe { libc::kill(pid, libc::SIGKILL) };
+                        }
+                    }
+                    if std::fs::remove_dir(&d).is_ok() || Instant::now() > deadline {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
+    }
+}
+
+/// A process, identified by PID and start time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Proc {
+    pid: i32,
+    start: u64,
+}
+
+fn proc_stat(pid: i32) -> Option<(char, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &text[text.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    Some((f.first()?.chars().next()?, f.get(19)?.parse().ok()?))
+}
+
+impl Proc {
+    fn of(pid: i32) -> Option<Proc> {
+        proc_stat(pid).map(|(_, start)| Proc { pid, start })
+    }
+
+    fn alive(&self) -> bool {
+        matches!(proc_stat(self.pid), Some((s, t)) if t == self.start && s != 'Z' && s != 'X')
+    }
+}
+
+/// Kills (by PID and start time) whatever of `procs` is still alive when
+/// dropped, so a husk bug does not leave the test's processes running.
+struct ProcGuard(Vec<Proc>);
+
+impl Drop for ProcGuard {
+    fn drop(&mut self) {
+        for p in &self.0 {
+            if p.alive() {
+                // SAFETY: kill(2); the process is one this test started.
+                unsafe { libc::kill(p.pid, libc::SIGKILL) };
+            }
+        }
+    }
+}
+
+fn without_pid_namespace(b: &mut Bundle) {
+    b.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|n| n["type"] != "pid");
+}
+
+/// Create the container (resources already in `b`), compare each
+/// `(file under /sys/fs/cgroup, value)` with the host's file, then start it
+/// and let it print the same files from the inside (followed by `extra`'s
+/// output) and compare again. Deletes the container and checks that no
+/// cgroup directory is left. Returns the container's output.
+#[track_caller]
+fn check_files(
+    h: &Husk,
+    b: &mut Bundle,
+    id: &str,
+    rel: &str,
+    want: &[(&str, String)],
+    extra: &str,
+) -> String {
+    let mut script = String::new();
+    for (f, _) in want {
+        script.push_str(&format!("echo \"{f}=$(cat /sys/fs/cgroup/{f})\"; "));
+    }
+    script.push_str(extra);
+    b.sh(&script);
+    ok(&create(h, b, id));
+    for (f, v) in want {
+        let (ctrl, file) = f.split_once('/').unwrap();
+        let p = host_dir(ctrl, rel).join(file);
+        assert_eq!(read(&p), *v, "host {}", p.display());
+    }
+    ok(&husk(h, &["start", id]));
+    wait_status(h, id, "stopped");
+    let out = out_text(b);
+    let got = kv(&out);
+    for (f, v) in want {
+        assert_eq!(
+            got.get(*f).map(String::as_str),
+            Some(v.as_str()),
+            "inside /sys/fs/cgroup/{f}; output:\n{out}"
+        );
+    }
+    ok(&husk(h, &["delete", id]));
+    assert_no_cgroup(rel);
+    assert_no_container(h, id);
+    out
+}
+
+fn oom_kill_count(oom_control: &str) -> Option<u64> {
+    oom_control
+        .lines()
+        .find_map(|l| l.strip_prefix("oom_kill "))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Pid 1 is `tail`, which keeps everything `head` feeds it in memory.
+const ALLOCATE: &str = "mkfifo /fifo && { head -c 200000000 /dev/zero > /fifo & exec tail /fifo; }";
+
+fn has_memsw() -> bool {
+    host_dir("memory", "")
+        .join("memory.memsw.limit_in_bytes")
+        .exists()
+}
+
+// ---------------------------------------------------------------------------
+// Paths.
+
+#[test]
+fn default_path_is_own_cgroup_plus_id_in_every_hierarchy() {
+    if !hybrid_host() {
+        return;
+    }
+    let id = unique_id("cg-default");
+    let _g = CgGuard::new(&[&id]);
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    b.sh("cat /proc/self/cgroup");
+    ok(&create(&h, &b, &id));
+    let pid = init_pid(&h, &id);
+    let proc_cg = read(format!("/proc/{pid}/cgroup"));
+    let hs = hierarchies();
+    let names: BTreeSet<&str> = hs.iter().map(|h| h.name.as_str()).collect();
+    for want in [
+        "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "unified",
+    ] {
+        assert!(names.contains(want), "no {want} hierarchy in {names:?}");
+    }
+    for hr in &hs {
+        let dir = hr.dir(&id);
+        assert!(dir.is_dir(), "{} was not made", dir.display());
+        assert!(
+            pids_in(dir.join("cgroup.procs")).contains(&pid),
+            "init {pid} is not in {}",
+            dir.display()
+        );
+        let want = format!("{}/{id}", hr.own.trim_end_matches('/'));
+        let line = proc_cg
+            .lines()
+            .find(|l| l.split(':').nth(1) == Some(hr.key.as_str()))
+            .unwrap_or_else(|| panic!("no {:?} line in /proc/{pid}/cgroup:\n{proc_cg}", hr.key));
+        assert!(
+            line.ends_with(&format!(":{want}")),
+            "/proc/{pid}/cgroup for {}: {line}, want {want}",
+            hr.name
+        );
+    }
+    ok(&husk(&h, &["start", &id]));
+    wait_status(&h, &id, "stopped");
+    let out = out_text(&b);
+    let host_lines = read("/proc/self/cgroup").lines().count();
+    assert_eq!(out.lines().count(), host_lines, "inside:\n{out}");
+    for l in out.lines() {
+        assert!(l.ends_with(":/"), "inside /proc/self/cgroup: {l}\n{out}");
+    }
+    ok(&husk(&h, &["delete", &id]));
+    assert_no_cgroup(&id);
+}
+
+#[test]
+fn relative_cgroups_path_lands_under_own_cgroup() {
+    if !hybrid_host() {
+        return;
+    }
+    let id = unique_id("cg-rel");
+    let top = format!("husk-test-{}", unique_id("rel"));
+    let rel = format!("{top}/inner");
+    let _g = CgGuard::new(&[&rel, &top, &id]);
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    b.set("/linux/cgroupsPath", json!(rel));
+    b.sh("cat /proc/self/cgroup; echo procs; cat /sys/fs/cgroup/pids/cgroup.procs");
+    ok(&create(&h, &b, &id));
+    let pid = init_pid(&h, &id);
+    for hr in hierarchies() {
+        let dir = hr.dir(&rel);
+        assert!(
+            pids_in(dir.join("cgroup.procs")).contains(&pid),
+            "init {pid} is not in {}",
+            dir.display()
+        );
+        assert!(
+            !hr.dir(&id).exists(),
+            "{} exists though cgroupsPath was given",
+            hr.dir(&id).display()
+        );
+    }
+    ok(&husk(&h, &["start", &id]));
+    wait_status(&h, &id, "stopped");
+    let out = out_text(&b);
+    let (cg, procs) = out.split_once("procs\n").expect("container output");
+    assert!(!cg.is_empty());
+    for l in cg.lines() {
+        assert!(l.ends_with(":/"), "inside /proc/self/cgroup: {l}\n{out}");
+    }
+    assert!(
+        procs.lines().any(|l| l.trim() == "1"),
+        "the container's pid 1 is not in its own root cgroup:\n{out}"
+    );
+    ok(&husk(&h, &["delete", &id]));
+    assert_no_cgroup(&rel);
+    assert_no_cgroup(&top);
+}
+
+// ---------------------------------------------------------------------------
+// memory
+
+#[test]
+fn memory_limits_reach_their_v1_files() {
+    if !hybrid_host() {
+        return;
+    }
+    let id = unique_id("cg-mem");
+    let _g = CgGuard::new(&[&id]);
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    let mut mem = json!({
+        "limit": 64 * MIB,
+        "reservation": 32 * MIB,
+        "swappiness": 10,
+        "disableOOMKiller": true,
+    });
+    let mut want = vec![
+        ("memory/memory.limit_in_bytes", (64 * MIB).to_string()),
+        ("memory/memory.soft_limit_in_bytes", (32 * MIB).to_string()),
+        ("memory/memory.swappiness", "10".to_string()),
+    ];
+    if has_memsw() {
+        mem["swap"] = json!(128 * MIB);
+        want.push((
+            "memory/memory.memsw.limit_in_bytes",
+            (128 * MIB).to_string(),
+        ));
+    } else {
+        eprintln!("note: no memory.memsw.limit_in_bytes on this host; swap not checked");
+    }
+    b.set("/linux/resources/memory", mem);
+    // The host side of oom_control is checked after create, below.
+    let extra = "grep oom_kill_disable /sys/fs/cgroup/memory/memory.oom_control";
+    let mut script = String::new();
+    for (f, _) in &want {
+        script.push_str(&format!("echo \"{f}=$(cat /sys/fs/cgroup/{f})\"; "));
+    }
+    script.push_str(extra);
+    b.sh(&script);
+    ok(&create(&h, &b, &id));
+    let dir = host_dir("memory", &id);
+    for (f, v) in &want {
+        let p = host_dir("memory", &id).join(f.strip_prefix("memory/").unwrap());
+        assert_eq!(read(&p), *v, "host {}", p.display());
+    }
+    let oc = read(dir.join("memory.oom_control"));
+    assert!(
+        oc.lines().any(|l| l.trim() == "oom_kill_disable 1"),
+        "host memory.oom_control:\n{oc}"
+    );
+    ok(&husk(&h, &["start", &id]));
+    wait_status(&h, &id, "stopped");
+    let out = out_text(&b);
+    let got = kv(&out);
+    for (f, v) in &want {
+        assert_eq!(
+            got.get(*f).map(String::as_str),
+            Some(v.as_str()),
+            "inside {f}; output:\n{out}"
+        );
+    }
+    assert!(
+        out.lines().any(|l| l.trim() == "oom_kill_disable 1"),
+        "inside memory.oom_control:\n{out}"
+    );
+    ok(&husk(&h, &["delete", &id]));
+    assert_no_cgroup(&id);
+}
+
+#[test]
+fn kernel_memory_limit_is_applied_or_refused_naming_the_file() {
+    if !hybrid_host() {
+        return;
+    }
+    let id = unique_id("cg-kmem");
+    let _g = CgGuard::new(&[&id]);
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    assert!(
+        host_dir("memory", "")
+            .join("memory.kmem.limit_in_bytes")
+            .exists(),
+        "this test expects memory.kmem.limit_in_bytes on the host"
+    );
+    b.set(
+        "/linux/resources/memory",
+        json!({"limit": 256 * MIB, "kernel": 64 * MIB}),
+    );
+    b.sh("echo kmem=$(cat /sys/fs/cgroup/memory/memory.kmem.limit_in_bytes)");
+    let o = create(&h, &b, &id);
+    if !o.status.success() {
+        let e = stderr(&o);
+        assert!(
+            e.contains("memory.kmem.limit_in_bytes"),
+            "the error does not name memory.kmem.limit_in_bytes: {e}"
+        );
+        assert_no_container(&h, &id);
+        assert_no_cgroup(&id);
+        return;
+    }
+    // husk said yes: then the limit must be what the kernel enforces.
+    let host = read(host_dir("memory", &id).join("memory.kmem.limit_in_bytes"));
+    ok(&husk(&h, &["start", &id]));
+    wait_status(&h, &id, "stopped");
+    let out = out_text(&b);
+    ok(&husk(&h, &["delete", &id]));
+    assert_no_cgroup(&id);
+    assert_eq!(
+        host,
+        (64 * MIB).to_string(),
+        "create succeeded, but the host's memory.kmem.limit_in_bytes is not the configured 64 MiB (the kernel ignored the write and husk did not say so)"
+    );
+    assert_eq!(
+        kv(&out).get("kmem").map(String::as_str),
+        Some((64 * MIB).to_string().as_str()),
+        "inside: {out}"
+    );
+}
+
+#[test]
+fn allocation_past_the_limit_is_oom_killed_and_run_exits_137() {
+    if !hybrid_host() {
+        return;
+    }
+    let id = unique_id("cg-oom");
+    let _g = CgGuard::new(&[&id]);
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    let mut mem = json!({"limit": 32 * MIB});
+    if has_memsw() {
+        mem["swap"] = json!(32 * MIB);
+    }
+    b.set("/linux/resources/memory", mem);
+    b.sh(ALLOCATE);
+    let o = run_fg(&h, &b, &id, &["--keep"]);
+    assert_eq!(
+        o.status.code(),
+        Some(137),
+        "run should exit 128+SIGKILL\nstderr: {}",
+        stderr(&o)
+    );
+    assert_eq!(status(&h, &id), "stopped");
+    let oc = read(host_dir("memory", &id).join("memory.oom_control"));
+    if let Some(n) = oom_kill_count(&oc) {
+        assert!(n >= 1, "no OOM kill counted in memory.oom_control:\n{oc}");
+    }
+    assert_eq!(
+        read(host_dir("memory", &id).join("memory.limit_in_bytes")),
+        (32 * MIB).to_string()
+    );
+    ok(&husk(&h, &["delete", &id]));
+    assert_no_cgroup(&id);
+    assert_no_container(&h, &id);
+}
+
+// ---------------------------------------------------------------------------
+// cpu, cpuset
+
+#[test]
+fn cpu_shares_quota_period_burst_reach_their_v1_files() {
+    if !hybrid_host() {
+        return;
+    }
+    let id = unique_id("cg-cpu");
+    let _g = CgGuard::new(&[&id]);
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    let mut cpu = json!({"shares": 512, "quota": 50000, "period": 100000});
+    let mut want = vec![
+        ("cpu/cpu.shares", "512".to_string()),
+        ("cpu/cpu.cfs_quota_us", "50000".to_string()),
+        ("cpu/cpu.cfs_period_us", "100000".to_string()),
+    ];
+    if host_dir("cpu", "").join("cpu.cfs_burst_us").exists() {
+        cpu["burst"] = json!(20000);
+        want.push(("cpu/cpu.cfs_burst_us", "20000".to_string()));
+    } else {
+        eprintln!("note: no cpu.cfs_burst_us on this host; burst not checked");
+    }
+    b.set("/linux/resources/cpu", cpu);
+    check_files(&h, &mut b, &id, &id, &want, "");
+}
+
+#[test]
+fn cpu_realtime_is_applied_or_refused_naming_the_file() {
+    if !hybrid_host() {
+        return;
+    }
+    let id = unique_id("cg-rt");
+    let _g = CgGuard::new(&[&id]);
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    b.set(
+        "/linux/resources/cpu",
+        json!({"realtimeRuntime": 10000, "realtimePeriod": 1000000}),
+    );
+    let want = [
+        ("cpu/cpu.rt_runtime_us", "10000".to_string()),
+        ("cpu/cpu.rt_period_us", "1000000".to_string()),
+    ];
+    b.sh("true");
+    let o = create(&h, &b, &id);
+    if o.status.success() {
+        eprintln!("note: this kernel accepts a realtime budget; checking the values");
+        ok(&husk(&h, &["delete", &id]));
+        assert_no_cgroup(&id);
+        check_files(&h, &mut b, &id, &id, &want, "");
+    } else {
+        let e = stderr(&o);
+        assert!(
+            e.contains("cpu.rt_runtime_us") || e.contains("cpu.rt_period_us"),
+            "the error does not name the realtime file: {e}"
+        );
+        assert_no_container(&h, &id);
+        assert_no_cgroup(&id);
+    }
+}
+
+#[test]
+fn cpu_realtime_beyond_the_parents_budget_fails_naming_the_file() {
+    if !hybrid_host() {
+        return;
+    }
+    let id = unique_id("cg-rtbig");
+    let _g = CgGuard::new(&[&id]);
+    let h = Husk::new();
+    let parent: i64 = read(host_dir("cpu", "").join("cpu.rt_runtime_us"))
+        .parse()
+        .unwrap();
+    let period: i64 = read(host_dir("cpu", "").join("cpu.rt_period_us"))
+        .parse()
+        .unwrap();
+    // More than the parent has, but not more than the period: only the
+    // kernel's group budget check can refuse it.
+    let want = if parent < 0 { period } else { parent + 1 }.min(period);
+    assert!(
+        parent < 0 || want > parent,
+        "the parent's budget ({parent}/{period}) leaves no room for this test"
+    );
+    let mut b = Bundle::new();
+    b.set(
+        "/linux/resources/cpu",
+        json!({"realtimeRuntime": want, "realtimePeriod": period}),
+    );
+    b.sh("true");
+    let o = create(&h, &b, &id);
+    if parent < 0 {
+        // An unlimited parent: nothing to exceed.
+        ok(&o);
+        return;
+    }
+    let e = fails(&o);
+    assert!(
+        e.contains("cpu.rt_runtime_us"),
+        "the error does not name cpu.rt_runtime_us: {e}"
+    );
+    assert_no_container(&h, &id);
+    assert_no_cgroup(&id);
+}
+
+#[test]
+fn cpuset_cpus_and_mems_confine_the_container() {
+    if !hybrid_host() {
+        return;
+    }
+    let id = unique_id("cg-cpuset");
+    let _g = CgGuard::new(&[&id]);
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    b.set("/linux/resources/cpu", json!({"cpus": "0", "mems": "0"}));
+    let want = [
+        ("cpuset/cpuset.cpus", "0".to_string()),
+        ("cpuset/cpuset.mems", "0".to_string()),
+    ];
+    let out = check_files(
+        &h,
+        &mut b,
+        &id,
+        &id,
+        &want,
+        "grep Cpus_allowed_list /proc/self/status",
+    );
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("Cpus_allowed_list:"))
+        .unwrap_or_else(|| panic!("no Cpus_allowed_list in:\n{out}"));
+    assert_eq!(line.split_once(':').unwrap().1.trim(), "0", "{line}");
+}
+
+// ---------------------------------------------------------------------------
+// pids
+
+#[test]
+fn pids_limit_stops_a_fork_loop() {
+    if !hybrid_host() {
+        return;
+    }
+    let id = unique_id("cg-pids");
+    let _g = CgGuard::new(&[&id]);
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    b.set("/linux/resources/pids", json!({"limit": 10}));
+    // A child shell forks 30 sleeps (it may die when fork fails); pid 1
+    // then reads the counters with builtins only (no fork needed).
+    b.sh(concat!(
+        "sh -c 'i=0; while [ $i -lt 30 ]; do sleep 1000 & i=$((i+1)); done' 2>/dev/null; ",
+        "read c < /sys/fs/cgroup/pids/pids.current; echo current=$c; ",
+        "read m < /sys/fs/cgroup/pids/pids.max; echo max=$m; ",
+        "echo done; exec sleep 1000"
+    ));
+    start_bg(&h, &b, &id);
+    wait_line(&b, "done");
+    let dir = host_dir("pids", &id);
+    assert_eq!(read(dir.join("pids.max")), "10");
+    let cur: u64 = read(dir.join("pids.current")).parse().unwrap();
+    assert!(cur <= 10, "host pids.current {cur} > 10");
+    let procs = pids_in(dir.join("cgroup.procs"));
+    assert!(
+        procs.len() <= 10 && procs.len() >= 2,
+        "host cgroup.procs: {procs:?}"
+    );
+    if dir.join("pids.events").exists() {
+        let ev = read(dir.join("pids.events"));
+        let max: u64 = ev
+            .lines()
+            .find_map(|l| l.strip_prefix("max "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        assert!(max >= 1, "no fork was refused (pids.events: {ev})");
+    }
+    let out = out_text(&b);
+    let got = kv(&out);
+    assert_eq!(got.get("max").map(String::as_str), Some("10"), "{out}");
+    let inside: u64 = got["current"].parse().unwrap();
+    assert!(
+        (2..=10).contains(&inside),
+        "inside pids.current {inside}\n{out}"
+    );
+    ok(&husk(&h, &["delete", "--force", &id]));
+    assert_no_cgroup(&id);
+    assert_no_container(&h, &id);
+}
+
+// ---------------------------------------------------------------------------
+// blkio
+
+/// major:minor of the device holding /.
+fn root_dev() -> (u32, u32) {
+    let dev = std::fs::metadata("/").unwrap().dev();
+    (libc::major(dev), libc::minor(dev))
+}
+
+#[test]
+fn blkio_throttle_read_bps_for_the_root_device() {
+    if !hybrid_host() {
+        return;
+    }
+    let id = unique_id("cg-blkio");
+    let _g = CgGuard::new(&[&id]);
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    let (ma, mi) = root_dev();
+    b.set(
+        "/linux/resources/blockIO",
+        json!({"throttleReadBpsDevice": [{"major": ma, "minor": mi, "rate": 1048576}]}),
+    );
+    let want = [(
+        "blkio/blkio.throttle.read_bps_device",
+        format!("{ma}:{mi} 1048576"),
+    )];
+    check_files(&h, &mut b, &id, &id, &want, "");
+}
+
+#[test]
+fn blkio_weight_is_applied_or_refused_naming_the_file() {
+    if !hybrid_host() {
+        return;
+    }
+    let id = unique_id("cg-bweight");
+    let _g = CgGuard::new(&[&id]);
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    b.set("/linux/resources/blockIO", json!({"weight": 500}));
+    let own = host_dir("blkio", "");
+    let file = ["blkio.weight", "blkio.bfq.weight"]
+        .into_iter()
+        .find(|f| own.join(f).exists());
+    let Some(file) = file else {
+        eprintln!(
+            "note: neither blkio.weight nor blkio.bfq.weight exists on this host: the weight cannot be checked; only that husk refuses it clearly"
+        );
+        b.sh("true");
+        let e = fails(&create(&h, &b, &id));
+        assert!(
+            e.contains("blkio.weight") || e.contains("blkio.bfq.weight"),
+            "the error does not name the weight file: {e}"
+        );
+        assert_no_container(&h, &id);
+        assert_no_cgroup(&id);
+        return;
+    };
+    b.sh(&format!("cat /sys/fs/cgroup/blkio/{file}"));
+    ok(&create(&h, &b, &id));
+    // blkio.bfq.weight reads "default 500".
+    let host = read(host_dir("blkio", &id).join(file));
+    assert_eq!(host.split_whitespace().last(), Some("500"), "host {file}");
+    ok(&husk(&h, &["start", &id]));
+    wait_status(&h, &id, "stopped");
+    let out = out_text(&b);
+    assert_eq!(out.split_whitespace().last(), Some("500"), "inside {out}");
+    ok(&husk(&h, &["delete", &id]));
+    assert_no_cgroup(&id);
+}
+
+// ---------------------------------------------------------------------------
+// devices
+
+fn device_rules() -> Value {
+    let mut rules = vec![json!({"allow": false, "access": "rwm"})];
+    for (ma, mi) in [(1, 3), (1, 5), (1, 8), (1, 9), (5, 0), (1, 7)] {
+        rules.push(json!({"allow": true, "type": "c", "major": ma, "minor": mi, "access": "rwm"}));
+    }
+    rules.push(json!({"allow": true, "type": "c", "major": 136, "access": "rwm"}));
+    rules.push(json!({"allow": true, "type": "c", "major": 5, "minor": 2, "access": "rwm"}));
+    Value::Array(rules)
+}
+
+const ALLOWED: &[&str] = &[
+    "c 1:3 rwm",
+    "c 1:5 rwm",
+    "c 1:8 rwm",
+    "c 1:9 rwm",
+    "c 5:0 rwm",
+    "c 1:7 rwm",
+    "c 136:* rwm",
+    "c 5:2 rwm",
+];
+
+#[track_caller]
+fn assert_devices_list(list: &str, where_: &str) {
+    let got: BTreeSet<&str> = list.lines().map(str::trim).collect();
+    let want: BTreeSet<&str> = ALLOWED.iter().copied().collect();
+    assert_eq!(got, want, "{where_} devices.list:\n{list}");
+}
+
+#[test]
+fn device_rules_allow_only_the_listed_devices() {
+    if !hybrid_host() {
+        return;
+    }
+    let id = unique_id("cg-dev");
+    let _g = CgGuard::new(&[&id]);
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    b.set("/linux/resources/devices", device_rules());
+    b.sh(concat!(
+        "echo x > /dev/null && echo null=ok; ",
+        "head -c 4 /dev/zero | wc -c | sed 's/^/zero=/'; ",
+        "echo list; cat /sys/fs/cgroup/devices/devices.list"
+    ));
+    ok(&create(&h, &b, &id));
+    assert_devices_list(&read(host_dir("devices", &id).join("devices.list")), "host");
+    ok(&husk(&h, &["start", &id]));
+    wait_status(&h, &id, "stopped");
+    let out = out_text(&b);
+    let got = kv(&out);
+    assert_eq!(got.get("null").map(String::as_str), Some("ok"), "{out}");
+    assert_eq!(got.get("zero").map(String::as_str), Some("4"), "{out}");
+    let list = out.split_once("list\n").expect("output").1;
+    assert_devices_list(list, "inside");
+    ok(&husk(&h, &["delete", &id]));
+    assert_no_cgroup(&id);
+}
+
+#[test]
+fn device_node_in_linux_devices_but_not_allowed_is_eperm() {
+    if !hybrid_host() {
+        return;
+    }
+    let id = unique_id("cg-fuse");
+    let _g = CgGuard::new(&[&id]);
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    b.set("/linux/resources/devices", device_rules());
+    b.set(
+        "/linux/devices",
+        json!([{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 438, "uid": 0, "gid": 0}]),
+    );
+    b.sh(concat!(
+        "echo x > /dev/null && echo null=ok; ",
+        "ls -l /dev/fuse; cat /dev/fuse 2>&1; echo fuse-rc=$?"
+    ));
+    let o = create(&h, &b, &id);
+    ok(&o);
+    assert_devices_list(&read(host_dir("devices", &id).join("devices.list")), "host");
+    ok(&husk(&h, &["start", &id]));
+    wait_status(&h, &id, "stopped");
+    let out = out_text(&b);
+    let got = kv(&out);
+    assert_eq!(got.get("null").map(String::as_str), Some("ok"), "{out}");
+    assert!(
+        out.contains("Operation not permitted"),
+        "cat /dev/fuse did not fail with EPERM:\n{out}"
+    );
+    assert_ne!(got.get("fuse-rc").map(String::as_str), Some("0"), "{out}");
+    ok(&husk(&h, &["delete", &id]));
+    assert_no_cgroup(&id);
+}
+
+// ---------------------------------------------------------------------------
+// hugetlb and the unified map on the v2 hierarchy
+
+#[test]
+fn hugetlb_limit_goes_to_the_unified_hierarchy() {
+    if !hybrid_host() {
+        return;
+    }
+    let id = unique_id("cg-huge");
+    let _g = CgGuard::new(&[&id]);
+    let h = Husk::new();
+    let hs = hierarchies();
+    assert!(
+        !hs.iter().any(|h| h.name == "hugetlb"),
+        "this test expects no v1 hugetlb hierarchy"
+    );
+    let ctrl = read(hier("unified").mount.join("cgroup.controllers"));
+    assert!(
+        ctrl.split_whitespace().any(|c| c == "hugetlb"),
+        "hugetlb is not on the v2 hierarchy: {ctrl}"
+    );
+    let mut b = Bundle::new();
+    b.set(
+        "/linux/resources/hugepageLimits",
+        json!([{"pageSize": "2MB", "limit": 4 * 2 * MIB}]),
+    );
+    let want = [("unified/hugetlb.2MB.max", (8 * MIB).to_string())];
+    check_files(&h, &mut b, &id, &id, &want, "");
+}
+
+#[test]
+fn unified_hugetlb_key_lands_in_the_v2_hierarchy() {
+    if !hybrid_host() {
+        return;
+    }
+    let id = unique_id("cg-unif");
+    let _g = CgGuard::new(&[&id]);
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    b.set(
+        "/linux/resources/unified",
+        json!({"hugetlb.2MB.max": (4 * MIB).to_string()}),
+    );
+    let want = [("unified/hugetlb.2MB.max", (4 * MIB).to_string())];
+    check_files(&h, &mut b, &id, &id, &want, "");
+}
+
+#[test]
+fn unified_memory_key_fails_clearly_on_a_hybrid_host() {
+    if !hybrid_host() {
+        return;
+    }
+    let id = unique_id("cg-unifmem");
+    let _g = CgGuard::new(&[&id]);
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    b.set("/linux/resources/unified", json!({"memory.high": "1"}));
+    b.sh("true");
+    let e = fails(&create(&h, &b, &id));
+    assert!(
+        e.contains("memory.high"),
+        "the error does not name the unified key memory.high: {e}"
+    );
+    assert!(
+        e.contains("v2"),
+        "the error does not say memory is missing from the cgroup v2 hierarchy: {e}"
+    );
+    assert_no_container(&h, &id);
+    assert_no_cgroup(&id);
+}
+
+// ---------------------------------------------------------------------------
+// Controllers this host does not have
+
+#[track_caller]
+fn check_unavailable(res: Value, controller: &str) {
+    let id = unique_id(&format!("cg-{}", controller.replace('_', "")));
+    let _g = CgGuard::new(&[&id]);
+    let h = Husk::new();
+    assert!(
+        !hierarchies().iter().any(|h| h.name.contains(controller)),
+        "this test expects no {controller} hierarchy"
+    );
+    let mut b = Bundle::new();
+    b.set("/linux/resources/network", res);
+    b.sh("true");
+    let e = fails(&create(&h, &b, &id));
+    assert!(
+        e.contains(&format!("the {controller} controller is not available")),
+        "{e}"
+    );
+    assert_no_container(&h, &id);
+    assert!(
+        std::fs::read_dir(h.root.path()).unwrap().next().is_none(),
+        "--root is not empty"
+    );
+    assert_no_cgroup(&id);
+}
+
+#[test]
+fn net_cls_on_a_host_without_it_fails_and_leaves_nothing() {
+    if !hybrid_host() {
+        return;
+    }
+    check_unavailable(json!({"classID": 1048577}), "net_cls");
+}
+
+#[test]
+fn net_prio_on_a_host_without_it_fails_and_leaves_nothing() {
+    if !hybrid_host() {
+        return;
+    }
+    check_unavailable(
+        json!({"priorities": [{"name": "lo", "priority": 5}]}),
+        "net_prio",
+    );
+}
+
+// ---------------------------------------------------------------------------
+// pause / resume
+
+const COUNTER: &str = "i=0; while :; do i=$((i+1)); echo $i; sleep 0.05; done";
+
+#[test]
+fn pause_freezes_and_resume_thaws_and_delete_force_removes_a_paused_container() {
+    if !hybrid_host() {
+        return;
+    }
+    let id = unique_id("cg-pause");
+    let _g = CgGuard::new(&[&id]);
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    b.sh(COUNTER);
+    start_bg(&h, &b, &id);
+    wait_line(&b, "3");
+    let pid = init_pid(&h, &id);
+    let init = Proc::of(pid).unwrap();
+    let fz = host_dir("freezer", &id).join("freezer.state");
+    assert_eq!(read(&fz), "THAWED");
+
+    ok(&husk(&h, &["pause", &id]));
+    assert_eq!(read(&fz), "FROZEN");
+    assert_eq!(status(&h, &id), "paused");
+    let n = out_text(&b).len();
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(out_text(&b).len(), n, "a paused container kept writing");
+
+    ok(&husk(&h, &["resume", &id]));
+    assert_eq!(read(&fz), "THAWED");
+    assert_eq!(status(&h, &id), "running");
+    wait_for("output after resume", || out_text(&b).len() > n);
+
+    ok(&husk(&h, &["pause", &id]));
+    assert_eq!(status(&h, &id), "paused");
+    ok(&husk(&h, &["delete", "--force", &id]));
+    wait_for("the paused init to die", || !init.alive());
+    assert_no_container(&h, &id);
+    assert_no_cgroup(&id);
+}
+
+#[test]
+fn pause_and_resume_refuse_the_wrong_status() {
+    if !hybrid_host() {
+        return;
+    }
+    let id = unique_id("cg-pausest");
+    let _g = CgGuard::new(&[&id]);
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    b.sh(COUNTER);
+    start_bg(&h, &b, &id);
+    let e = fails(&husk(&h, &["resume", &id]));
+    assert!(e.contains("container not paused"), "{e}");
+    assert_eq!(
+        read(host_dir("freezer", &id).join("freezer.state")),
+        "THAWED"
+    );
+    ok(&husk(&h, &["kill", &id, "KILL"]));
+    wait_status(&h, &id, "stopped");
+    let e = fails(&husk(&h, &["pause", &id]));
+    assert!(e.contains("container not running"), "{e}");
+    ok(&husk(&h, &["delete", &id]));
+    assert_no_cgroup(&id);
+}
+
+// ---------------------------------------------------------------------------
+// update
+
+#[test]
+fn update_changes_the_host_files_and_what_the_container_sees() {
+    if !hybrid_host() {
+        return;
+    }
+    let id = unique_id("cg-upd");
+    let _g = CgGuard::new(&[&id]);
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    b.set(
+        "/linux/resources",
+        json!({"memory": {"limit": 256 * MIB}, "pids": {"limit": 100}, "cpu": {"shares": 1024}}),
+    );
+    b.sh(concat!(
+        "while :; do read a < /sys/fs/cgroup/pids/pids.max; ",
+        "read m < /sys/fs/cgroup/memory/memory.limit_in_bytes; ",
+        "read s < /sys/fs/cgroup/cpu/cpu.shares; ",
+        "echo \"v $a $m $s\"; sleep 0.1; done"
+    ));
+    start_bg(&h, &b, &id);
+    wait_line(&b, &format!("v 100 {} 1024", 256 * MIB));
+
+    ok(&husk(
+        &h,
+        &[
+            "update",
+            "--memory",
+            "128m",
+            "--pids-limit",
+            "50",
+            "--cpu-shares",
+            "256",
+            &id,
+        ],
+    ));
+    assert_eq!(
+        read(host_dir("memory", &id).join("memory.limit_in_bytes")),
+        (128 * MIB).to_string()
+    );
+    assert_eq!(read(host_dir("pids", &id).join("pids.max")), "50");
+    assert_eq!(read(host_dir("cpu", &id).join("cpu.shares")), "256");
+    wait_line(&b, &format!("v 50 {} 256", 128 * MIB));
+
+    ok(&husk_stdin(
+        &h,
+        &["update", "-r", "-", &id],
+        r#"{"pids":{"limit":7}}"#,
+    ));
+    assert_eq!(read(host_dir("pids", &id).join("pids.max")), "7");
+    assert_eq!(
+        read(host_dir("memory", &id).join("memory.limit_in_bytes")),
+        (128 * MIB).to_string(),
+        "update -r with only pids changed the memory limit"
+    );
+    wait_line(&b, &format!("v 7 {} 256", 128 * MIB));
+
+    ok(&husk(&h, &["delete", "--force", &id]));
+    assert_no_cgroup(&id);
+}
+
+#[test]
+fn update_rejects_bad_values_and_unknown_containers() {
+    if !hybrid_host() {
+        return;
+    }
+    let id = unique_id("cg-updbad");
+    let _g = CgGuard::new(&[&id]);
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    b.set("/linux/resources/memory", json!({"limit": 256 * MIB}));
+    b.sh(COUNTER);
+    start_bg(&h, &b, &id);
+    let e = fails(&husk(&h, &["update", "--memory", "lots", &id]));
+    assert!(
+        e.contains("--memory"),
+        "the error does not name --memory: {e}"
+    );
+    assert_eq!(
+        read(host_dir("memory", &id).join("memory.limit_in_bytes")),
+        (256 * MIB).to_string()
+    );
+    let e = fails(&husk(
+        &h,
+        &["update", "--pids-limit", "5", &unique_id("cg-nosuch")],
+    ));
+    assert!(e.contains("container does not exist"), "{e}");
+    ok(&husk(&h, &["delete", "--force", &id]));
+    assert_no_cgroup(&id);
+}
+
+// ---------------------------------------------------------------------------
+// ps, events
+
+#[test]
+fn ps_lists_exactly_the_cgroups_processes() {
+    if !hybrid_host() {
+        return;
+    }
+    let id = unique_id("cg-ps");
+    let _g = CgGuard::new(&[&id]);
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    b.sh("sleep 1000 & sleep 1000 & echo ready; exec sleep 1000");
+    start_bg(&h, &b, &id);
+    wait_line(&b, "ready");
+    let procs_file = host_dir("pids", &id).join("cgroup.procs");
+    wait_for("three processes in the cgroup", || {
+        pids_in(&procs_file).len() == 3
+    });
+    let want = pids_in(&procs_file);
+    assert!(want.contains(&init_pid(&h, &id)));
+
+    let out = ok(&husk(&h, &["ps", "--format", "json", &id]));
+    let got: Vec<i32> = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let got: BTreeSet<i32> = got.into_iter().collect();
+    assert_eq!(got, want, "ps --format json vs cgroup.procs");
+
+    let table = ok(&husk(&h, &["ps", &id]));
+    let mut lines = table.lines();
+    let header = lines.next().expect("ps table header");
+    let col = header
+        .split_whitespace()
+        .position(|c| c == "PID")
+        .unwrap_or_else(|| panic!("no PID column: {header}"));
+    let rows: BTreeSet<i32> = lines
+        .map(|l| {
+            l.split_whitespace()
+                .nth(col)
+                .and_then(|p| p.parse().ok())
+                .unwrap_or_else(|| panic!("bad row {l:?}"))
+        })
+        .collect();
+    assert_eq!(rows, want, "ps table:\n{table}");
+    ok(&husk(&h, &["delete", "--force", &id]));
+    assert_no_cgroup(&id);
+}
+
+#[test]
+fn events_stats_prints_one_stats_line() {
+    if !hybrid_host() {
+        return;
+    }
+    let id = unique_id("cg-stats");
+    let _g = CgGuard::new(&[&id]);
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    b.set("/linux/resources/pids", json!({"limit": 100}));
+    b.sh(concat!(
+        "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; ",
+        "x=$(head -c 1000000 /dev/urandom | md5sum); echo ready; exec sleep 1000"
+    ));
+    start_bg(&h, &b, &id);
+    wait_line(&b, "ready");
+    let out = ok(&husk(&h, &["events", "--stats", &id]));
+    let lines: Vec<&str> = out.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "events --stats:\n{out}");
+    let v: Value = serde_json::from_str(lines[0]).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(v["type"], "stats", "{v}");
+    assert_eq!(v["id"], id.as_str(), "{v}");
+    let d = &v["data"];
+    assert!(
+        d["memory"]["usage"]["usage"].as_u64().unwrap_or(0) > 0,
+        "memory usage: {d}"
+    );
+    let cur = d["pids"]["current"].as_u64().unwrap_or(0);
+    assert!(cur >= 1, "pids.current: {d}");
+    assert_eq!(d["pids"]["limit"].as_u64(), Some(100), "pids.limit: {d}");
+    assert!(
+        d["cpu"]["usage"]["total"].as_u64().unwrap_or(0) > 0,
+        "cpu usage: {d}"
+    );
+    ok(&husk(&h, &["delete", "--force", &id]));
+    assert_no_cgroup(&id);
+}
+
+#[test]
+fn events_reports_an_oom_kill() {
+    if !hybrid_host() {
+        return;
+    }
+    let id = unique_id("cg-evoom");
+    let _g = CgGuard::new(&[&id]);
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    let mut mem = json!({"limit": 32 * MIB});
+    if has_memsw() {
+        mem["swap"] = json!(32 * MIB);
+    }
+    b.set("/linux/resources/memory", mem);
+    b.sh(ALLOCATE);
+    ok(&create(&h, &b, &id));
+
+    let tmp = tempfile::tempdir().unwrap();
+    let ev_out = tmp.path().join("events");
+    let mut ev = h
+        .command()
+        .args(["events", "--interval", "200ms", &id])
+        .stdin(Stdio::null())
+        .stdout(File::create(&ev_out).unwrap())
+        .stderr(File::create(tmp.path().join("events-err")).unwrap())
+        .spawn()
+        .unwrap();
+    // The first stats line means events has its OOM baseline.
+    wait_for("the first events line", || {
+        std::fs::read_to_string(&ev_out).is_ok_and(|t| t.contains("\"stats\""))
+    });
+    ok(&husk(&h, &["start", &id]));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let st = loop {
+        if let Some(s) = ev.try_wait().unwrap() {
+            break Some(s);
+        }
+        if Instant::now() > deadline {
+            let _ = ev.kill();
+            let _ = ev.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let text = std::fs::read_to_string(&ev_out).unwrap();
+    let err = std::fs::read_to_string(tmp.path().join("events-err")).unwrap();
+    assert_eq!(status(&h, &id), "stopped");
+    let oc = read(host_dir("memory", &id).join("memory.oom_control"));
+    let oom = text.lines().any(|l| {
+        serde_json::from_str::<Value>(l).is_ok_and(|v| v["type"] == "oom" && v["id"] == id.as_str())
+    });
+    assert!(
+        oom,
+        "no oom event (events exit {st:?}, memory.oom_control:\n{oc})\nstdout:\n{text}\nstderr:\n{err}"
+    );
+    assert!(
+        st.is_some(),
+        "events did not exit after the container stopped"
+    );
+    ok(&husk(&h, &["delete", &id]));
+    assert_no_cgroup(&id);
+}
+
+// ---------------------------------------------------------------------------
+// kill --all, delete --force: processes are found through the cgroup
+
+/// Start a container whose pid 1 and background sleeps all stay up; return
+/// them once the cgroup holds `n` processes.
+fn start_sleepers(h: &Husk, b: &mut Bundle, id: &str, n: usize) -> Vec<Proc> {
+    b.sh("sleep 1000 & sleep 1000 & (sleep 1000 &); echo ready; exec sleep 1000");
+    start_bg(h, b, id);
+    wait_line(b, "ready");
+    let procs = host_dir("pids", id).join("cgroup.procs");
+    wait_for(&format!("{n} processes in the cgroup"), || {
+        pids_in(&procs).len() == n
+    });
+    pids_in(&procs).into_iter().filter_map(Proc::of).collect()
+}
+
+#[test]
+fn kill_all_sigkill_kills_every_process_in_the_cgroup() {
+    if !hybrid_host() {
+        return;
+    }
+    let id = unique_id("cg-killall");
+    let _g = CgGuard::new(&[&id]);
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    let procs = start_sleepers(&h, &mut b, &id, 4);
+    let _pg = ProcGuard(procs.clone());
+    ok(&husk(&h, &["kill", "--all", &id, "KILL"]));
+    wait_for("every container process to die", || {
+        procs.iter().all(|p| !p.alive())
+    });
+    wait_status(&h, &id, "stopped");
+    ok(&husk(&h, &["delete", &id]));
+    assert_no_cgroup(&id);
+}
+
+#[test]
+fn kill_all_without_pid_namespace_kills_the_background_children() {
+    if !hybrid_host() {
+        return;
+    }
+    let id = unique_id("cg-killall-nopidns");
+    let _g = CgGuard::new(&[&id]);
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    without_pid_namespace(&mut b);
+    let procs = start_sleepers(&h, &mut b, &id, 4);
+    let _pg = ProcGuard(procs.clone());
+    ok(&husk(&h, &["kill", "--all", &id, "KILL"]));
+    wait_for("every container process to die", || {
+        procs.iter().all(|p| !p.alive())
+    });
+    ok(&husk(&h, &["delete", &id]));
+    assert_no_cgroup(&id);
+}
+
+#[test]
+fn delete_force_without_pid_namespace_kills_the_background_children() {
+    if !hybrid_host() {
+        return;
+    }
+    let id = unique_id("cg-del-nopidns");
+    let _g = CgGuard::new(&[&id]);
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    without_pid_namespace(&mut b);
+    let procs = start_sleepers(&h, &mut b, &id, 4);
+    let _pg = ProcGuard(procs.clone());
+    ok(&husk(&h, &["delete", "--force", &id]));
+    let alive: Vec<&Proc> = procs.iter().filter(|p| p.alive()).collect();
+    assert!(
+        alive.is_empty(),
+        "delete --force left container processes alive: {alive:?}"
+    );
+    assert_no_container(&h, &id);
+    assert_no_cgroup(&id);
+}
+
+// ---------------------------------------------------------------------------
+// Teardown
+
+#[test]
+fn run_removes_every_cgroup_directory_it_made() {
+    if !hybrid_host() {
+        return;
+    }
+    let id = unique_id("cg-runtd");
+    let top = format!("husk-test-{}", unique_id("td"));
+    let rel = format!("{top}/run");
+    let _g = CgGuard::new(&[&rel, &top]);
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    b.set("/linux/cgroupsPath", json!(rel));
+    b.set(
+        "/linux/resources",
+        json!({"memory": {"limit": 64 * MIB}, "pids": {"limit": 20}, "cpu": {"shares": 512, "cpus": "0"}}),
+    );
+    b.sh("cat /sys/fs/cgroup/pids/pids.max");
+    let o = run_fg(&h, &b, &id, &[]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    assert_eq!(out_text(&b).trim(), "20");
+    assert_no_container(&h, &id);
+    assert_no_cgroup(&rel);
+    assert_no_cgroup(&top);
+}
+
+#[test]
+fn failed_create_after_valid_resources_leaves_no_cgroup() {
+    if !hybrid_host() {
+        return;
+    }
+    let id = unique_id("cg-failcreate");
+    let top = format!("husk-test-{}", unique_id("fail"));
+    let rel = format!("{top}/c");
+    let _g = CgGuard::new(&[&rel, &top, &id]);
+    let h = Husk::new();
+    for cgpath in [None, Some(rel.as_str())] {
+        let mut b = Bundle::new();
+        if let Some(p) = cgpath {
+            b.set("/linux/cgroupsPath", json!(p));
+        }
+        b.set(
+            "/linux/resources",
+            json!({"memory": {"limit": 64 * MIB}, "pids": {"limit": 20}, "cpu": {"shares": 512}}),
+        );
+        b.add_mount(json!({
+            "destination": "/mnt/x",
+            "type": "bind",
+            "source": format!("/nonexistent-husk-test/{id}"),
+            "options": ["rbind"],
+        }));
+        b.sh("true");
+        let e = fails(&create(&h, &b, &id));
+        assert!(e.contains("nonexistent-husk-test"), "{e}");
+        assert_no_container(&h, &id);
+        assert_no_cgroup(&id);
+        assert_no_cgroup(&rel);
+        assert_no_cgroup(&top);
+    }
+}

@@ -8,14 +8,12 @@ use std::path::PathBuf;
 
 use nix::errno::Errno;
 
-use super::sync;
+use super::{process, sync};
 use crate::cgroups::manager::Cgroup;
 use crate::error::{Error, Result};
 use crate::hooks;
 use crate::linux::namespaces::{self, NsKind};
-use crate::linux::{
-    capabilities, devices, exec, fds, identity, mounts, process_attrs, rlimits, rootfs, uts,
-};
+use crate::linux::{devices, exec, mounts, process_attrs, rootfs, uts};
 use crate::spec::Plan;
 use crate::spec::plan::MountKind;
 use crate::steps::step;
@@ -244,74 +242,7 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
         )?;
     }
     let p = &plan.process;
-    for l in &p.rlimits {
-        step(
-            "set-rlimit",
-            format!("setrlimit({}, {}, {})", l.name, l.soft, l.hard),
-            || rlimits::apply(l),
-        )?;
-    }
-    if let Some(persona) = p.personality {
-        step(
-            "set-personality",
-            format!("personality({persona:#x})"),
-            || process_attrs::set_personality(persona),
-        )?;
-    }
-    if let Some(s) = &p.scheduler {
-        step(
-            "set-scheduler",
-            format!("sched_setattr({})", s.policy_name),
-            || s.apply(),
-        )?;
-    }
-    if let Some(io) = &p.io_priority {
-        step(
-            "set-io-priority",
-            format!("ioprio_set({}, {})", io.class_name, io.priority),
-            || io.apply(),
-        )?;
-    }
-    step("drop-bounding-caps", "prctl(PR_CAPBSET_DROP)", || {
-        capabilities::drop_bounding(p.caps.bounding).map(drop)
-    })?;
-    step(
-        "switch-user",
-        format!("setresgid({0}), setresuid({1})", p.gid, p.uid),
-        || identity::switch_user(p.uid, p.gid, &p.additional_gids),
-    )?;
-    step(
-        "set-capabilities",
-        "capset(effective, permitted, inheritable), ambient",
-        || {
-            capabilities::set_eip(p.caps.effective, p.caps.permitted, p.caps.inheritable)?;
-            capabilities::raise_ambient(p.caps.ambient)
-        },
-    )?;
-    if p.no_new_privileges {
-        step(
-            "set-no-new-privs",
-            "prctl(PR_SET_NO_NEW_PRIVS, 1)",
-            identity::set_no_new_privs,
-        )?;
-    }
-    step("chdir-cwd", format!("chdir({})", p.cwd), || {
-        chdir_checked(&p.cwd)
-    })?;
-    let path = step(
-        "find-executable",
-        format!("look up {:?} on PATH", p.args[0]),
-        || exec::find(&p.args[0], exec::path_from_env(&p.env)),
-    )?;
-    let listen = fds::listen_fds();
-    let env = build_env(&p.env, p.uid, listen);
-    step(
-        "close-fds",
-        format!("close_range({}, ~0, CLOEXEC)", 3 + c.preserve_fds + listen),
-        || fds::close_others(c.preserve_fds + listen),
-    )?;
-    // SAFETY: umask cannot fail.
-    unsafe { libc::umask(p.umask) };
+    let (path, env) = process::prepare(p, c.preserve_fds)?;
     // The init must outlive `husk create` from here on.
     // SAFETY: integer-only prctl.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, 0, 0, 0, 0) };
@@ -435,18 +366,6 @@ fn reset_signals() -> Result<()> {
     Ok(())
 }
 
-fn chdir_checked(cwd: &str) -> Result<()> {
-    std::env::set_current_dir(cwd).map_err(|e| Error::from(e).context(format!("chdir({cwd})")))?;
-    // CVE-2024-21626: a cwd outside the root shows up as "(unreachable)".
-    let now = std::env::current_dir().map_err(|e| Error::from(e).context("getcwd"))?;
-    if !now.starts_with("/") {
-        return Err(Error::msg(format!(
-            "cwd {cwd} resolves outside the container root"
-        )));
-    }
-    Ok(())
-}
-
 fn open_fifo(dir: &OwnedFd, fifo: RawFdNum) -> Result<OwnedFd> {
     let name = std::ffi::CString::new(fifo.to_string()).expect("digits");
     loop {
@@ -466,17 +385,4 @@ fn open_fifo(dir: &OwnedFd, fifo: RawFdNum) -> Result<OwnedFd> {
             return Err(Error::sys("open exec.fifo for writing", Errno::last()));
         }
     }
-}
-
-fn build_env(env: &[String], uid: u32, listen: u32) -> Vec<String> {
-    let mut env = env.to_vec();
-    if !env.iter().any(|e| e.starts_with("HOME=")) {
-        env.push(format!("HOME={}", identity::home_for(uid)));
-    }
-    if listen > 0 {
-        env.retain(|e| !e.starts_with("LISTEN_FDS=") && !e.starts_with("LISTEN_PID="));
-        env.push(format!("LISTEN_FDS={listen}"));
-        env.push("LISTEN_PID=1".into());
-    }
-    env
 }

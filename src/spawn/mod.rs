@@ -4,6 +4,7 @@
 pub mod clone;
 pub mod init;
 pub mod parent;
+pub mod process;
 pub mod sync;
 
 pub use parent::{Init, SpawnOptions, spawn};

@@ -26,11 +26,7 @@ pub struct Created {
 }
 
 pub fn run(g: &Global, a: &CreateArgs) -> Result<()> {
-    let c = create(g, a, true)?;
-    if let Some(p) = &a.pid_file {
-        write_pid_file(p, c.init.pid)?;
-    }
-    Ok(())
+    create(g, a, true).map(drop)
 }
 
 pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
@@ -161,9 +157,11 @@ fn spawn_and_record(
             own_pid_ns: plan.ns.is_new(NsKind::Pid),
             cgroup: Some(cgroup.clone()),
             hooks: plan.hooks.clone(),
+            process: Some(plan.process_spec.clone()),
         };
         st.write(&c.state_path())?;
-        if let Some(p) = &a.pid_file {
+        // run writes it once the exec has succeeded.
+        if let Some(p) = a.pid_file.as_ref().filter(|_| fifo.is_some()) {
             write_pid_file(p, init.pid)?;
         }
         Ok(st)

@@ -47,10 +47,14 @@ pub fn run(g: &Global, a: &RunArgs) -> Result<i32> {
 
     let created = create::create(g, &a.create, false)?;
     let pid = created.init.pid;
+    let start_time = created.state.init_start_time;
     if let Err(e) = created.init.wait_exec() {
         crate::spawn::parent::kill_and_reap(pid);
         let _ = created.container.destroy(&created.state);
         return Err(e);
+    }
+    if let Some(p) = &a.create.pid_file {
+        create::write_pid_file(p, pid)?;
     }
     if let Err(e) = created.state.run_poststart() {
         let _ = created.container.destroy(&created.state);
@@ -66,8 +70,14 @@ pub fn run(g: &Global, a: &RunArgs) -> Result<i32> {
     }
     let code = wait_forwarding(pid, &set, &init.pidfd)?;
     if !a.keep {
-        let (c, st) = Container::open(&g.root, &a.create.id)?;
-        c.destroy(&st)?;
+        // Someone may have deleted it meanwhile (delete --force), or even
+        // made a new container with the same ID: only remove our own.
+        match Container::open(&g.root, &a.create.id) {
+            Ok((c, st)) if st.pid == pid && st.init_start_time == start_time => c.destroy(&st)?,
+            Ok(_) => {}
+            Err(e) if e.to_string() == "container does not exist" => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(code)
 }

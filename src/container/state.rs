@@ -35,6 +35,9 @@ pub struct State {
     /// poststart and poststop run after create has returned.
     #[serde(default)]
     pub hooks: Hooks,
+    /// The config's process, the defaults for `husk exec`.
+    #[serde(default)]
+    pub process: Option<crate::spec::config::Process>,
 }
 
 /// The JSON `husk state` prints: the runtime-spec state, as runc prints it.
@@ -186,6 +189,7 @@ mod tests {
             own_pid_ns: true,
             cgroup: None,
             hooks: Hooks::default(),
+            process: None,
         };
         assert_eq!(s.public("stopped").pid, 0);
         assert_eq!(s.public("running").pid, 42);

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 /// Go tools write `null` for empty lists and maps; treat it as empty.
@@ -19,7 +19,7 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Spec {
     pub oci_version: String,
@@ -35,14 +35,14 @@ pub struct Spec {
     pub linux: Option<Linux>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Root {
     pub path: String,
     #[serde(default)]
     pub readonly: bool,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Mount {
     pub destination: String,
@@ -55,7 +55,7 @@ pub struct Mount {
     pub gid_mappings: Option<Value>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Process {
     #[serde(default)]
@@ -81,7 +81,7 @@ pub struct Process {
     pub exec_cpu_affinity: Option<Value>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     #[serde(default)]
@@ -93,7 +93,7 @@ pub struct User {
     pub additional_gids: Vec<u32>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct Capabilities {
     #[serde(default, deserialize_with = "nullable")]
     pub bounding: Vec<String>,
@@ -107,7 +107,7 @@ pub struct Capabilities {
     pub ambient: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Rlimit {
     #[serde(rename = "type")]
     pub typ: String,
@@ -115,7 +115,7 @@ pub struct Rlimit {
     pub soft: u64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Scheduler {
     pub policy: String,
     #[serde(default)]
@@ -132,14 +132,14 @@ pub struct Scheduler {
     pub period: u64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct IoPriority {
     pub class: String,
     #[serde(default)]
     pub priority: i32,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Linux {
     #[serde(default, deserialize_with = "nullable")]
@@ -169,14 +169,14 @@ pub struct Linux {
     pub memory_policy: Option<Value>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Namespace {
     #[serde(rename = "type")]
     pub typ: String,
     pub path: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct IdMapping {
     #[serde(rename = "containerID")]
@@ -186,7 +186,7 @@ pub struct IdMapping {
     pub size: u32,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
 pub struct TimeOffset {
     #[serde(default)]
     pub secs: i64,
@@ -194,7 +194,7 @@ pub struct TimeOffset {
     pub nanosecs: u32,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Device {
     #[serde(rename = "type")]
@@ -209,7 +209,7 @@ pub struct Device {
     pub gid: Option<u32>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Personality {
     pub domain: String,
     #[serde(default, deserialize_with = "nullable")]

@@ -20,7 +20,7 @@ pub fn load(bundle: &Path) -> Result<config::Spec> {
 
 pub fn parse(text: &[u8]) -> Result<config::Spec> {
     let de = &mut serde_json::Deserializer::from_slice(text);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let spec: config::Spec = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let field = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {
@@ -30,7 +30,10 @@ pub fn parse(text: &[u8]) -> Result<config::Spec> {
         } else {
             Error::msg(format!("bad value for {field}: {inner}"))
         }
-    })
+    })?;
+    de.end()
+        .map_err(|e| Error::msg(format!("not valid JSON: {e}")))?;
+    Ok(spec)
 }
 
 #[cfg(test)]

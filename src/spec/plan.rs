@@ -39,6 +39,8 @@ pub struct Plan {
     pub annotations: BTreeMap<String, String>,
     pub cgroup: CgroupPlan,
     pub hooks: Hooks,
+    /// The config's process as written, the base for `husk exec`.
+    pub process_spec: config::Process,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -252,6 +254,7 @@ impl Plan {
             .process
             .as_ref()
             .ok_or_else(|| Error::msg("process: missing (nothing to run)"))?;
+        let process_spec = process.clone();
         let process = plan_process(process, linux)?;
         let cgroup = plan_cgroup(linux)?;
         let hooks = match &spec.hooks {
@@ -284,6 +287,7 @@ impl Plan {
             annotations: spec.annotations.clone(),
             cgroup,
             hooks,
+            process_spec,
         })
     }
 }
@@ -520,7 +524,7 @@ pub fn check_sysctl(ns: &NsPlan, key: &str) -> Result<()> {
     Ok(())
 }
 
-fn plan_process(p: &config::Process, linux: &config::Linux) -> Result<ProcessPlan> {
+pub fn plan_process(p: &config::Process, linux: &config::Linux) -> Result<ProcessPlan> {
     if p.args.is_empty() || p.args[0].is_empty() {
         bail!("process.args: empty (nothing to run)");
     }

@@ -74,6 +74,8 @@ pub enum Command {
     Ps(PsArgs),
     /// Stream resource usage and OOM events as JSON lines
     Events(EventsArgs),
+    /// Run a new process in a running container
+    Exec(ExecArgs),
     /// Write a default config.json
     Spec(SpecArgs),
     /// Print what this build of husk supports (runtime-spec features)
@@ -236,4 +238,51 @@ pub struct UpdateArgs {
     #[arg(long)]
     pub blkio_weight: Option<u16>,
     pub id: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ExecArgs {
+    /// A runtime-spec process object (JSON) to run
+    #[arg(short, long)]
+    pub process: Option<String>,
+    /// Allocate a terminal (not supported yet)
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Unix socket that receives the terminal's master fd
+    #[arg(long)]
+    pub console_socket: Option<PathBuf>,
+    /// Return once the process has started
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Write the process's host PID to this file
+    #[arg(long)]
+    pub pid_file: Option<PathBuf>,
+    /// Working directory inside the container
+    #[arg(long)]
+    pub cwd: Option<String>,
+    /// Set an environment variable (KEY=VALUE); repeatable
+    #[arg(short, long)]
+    pub env: Vec<String>,
+    /// UID[:GID] to run as
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Extra group; repeatable
+    #[arg(short = 'g', long)]
+    pub additional_gids: Vec<u32>,
+    /// Add a capability; repeatable
+    #[arg(short, long)]
+    pub cap: Vec<String>,
+    /// Set no_new_privs for the process
+    #[arg(long)]
+    pub no_new_privs: bool,
+    /// Pass N extra fds (3 .. 3+N-1)
+    #[arg(long, default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// Exec even if the container is paused
+    #[arg(long)]
+    pub ignore_paused: bool,
+    pub id: String,
+    /// The command and its arguments
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
 }

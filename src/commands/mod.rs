@@ -3,6 +3,7 @@
 mod create;
 mod delete;
 mod events;
+mod exec;
 mod features;
 mod kill;
 mod list;
@@ -47,6 +48,7 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Resume(a) => pause::resume(g, &a.id).map(|_| 0),
         Command::Ps(a) => ps::run(g, a).map(|_| 0),
         Command::Events(a) => events::run(g, a).map(|_| 0),
+        Command::Exec(a) => exec::run(g, a),
         Command::Spec(a) => spec::run(g, a).map(|_| 0),
         Command::Features => features::run().map(|_| 0),
     }

@@ -38,12 +38,19 @@ fn signal_set(with_chld: bool) -> libc::sigset_t {
     }
 }
 
+/// Block the signals husk forwards (and SIGCHLD when it will wait), so
+/// that none is lost before the waiting loop; children unblock them.
+pub fn block_forwarded_signals(wait: bool) -> libc::sigset_t {
+    let set = signal_set(wait);
+    // SAFETY: set is initialised.
+    unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+    set
+}
+
 pub fn run(g: &Global, a: &RunArgs) -> Result<i32> {
     // Blocked before the clone, so none is lost between the container
     // starting and husk waiting; the init unblocks them for itself.
-    let set = signal_set(!a.detach);
-    // SAFETY: set is initialised.
-    unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+    let set = block_forwarded_signals(!a.detach);
 
     let created = create::create(g, &a.create, false)?;
     let pid = created.init.pid;
@@ -82,7 +89,11 @@ pub fn run(g: &Global, a: &RunArgs) -> Result<i32> {
     Ok(code)
 }
 
-fn wait_forwarding(pid: i32, set: &libc::sigset_t, pidfd: &std::os::fd::OwnedFd) -> Result<i32> {
+pub fn wait_forwarding(
+    pid: i32,
+    set: &libc::sigset_t,
+    pidfd: &std::os::fd::OwnedFd,
+) -> Result<i32> {
     loop {
         let mut status = 0;
         // SAFETY: waiting for our own child.

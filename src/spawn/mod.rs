@@ -2,6 +2,7 @@
 //! fewest round trips between husk and the child, and the init's steps.
 
 pub mod clone;
+pub mod exec;
 pub mod init;
 pub mod parent;
 pub mod process;

@@ -1,0 +1,124 @@
+//! `husk exec`: run another process in a running container. The process
+//! comes from `--process FILE` (a runtime-spec process object, as conmon
+//! and containerd write it) or from the arguments, on top of the
+//! container's own process settings.
+
+use crate::bail;
+use crate::cli::{ExecArgs, Global};
+use crate::container::{Container, Status};
+use crate::error::{Error, Result};
+use crate::spawn::exec as spawn_exec;
+use crate::spec::config::{self, Process};
+use crate::spec::plan::plan_process;
+
+fn read_process(path: &str) -> Result<Process> {
+    let text = std::fs::read(path)
+        .map_err(|e| Error::from(e).context(format!("read --process {path}")))?;
+    let de = &mut serde_json::Deserializer::from_slice(&text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = e.path().to_string();
+        Error::msg(format!(
+            "--process {path}: bad value for {field}: {}",
+            e.into_inner()
+        ))
+    })
+}
+
+/// The container's process with the command line's changes.
+pub fn build(a: &ExecArgs, base: Option<&Process>) -> Result<Process> {
+    if let Some(path) = &a.process {
+        if !a.command.is_empty() {
+            bail!("exec: give either --process or a command, not both");
+        }
+        return read_process(path);
+    }
+    if a.command.is_empty() {
+        bail!("exec: no command given (and no --process)");
+    }
+    let mut p = base
+        .cloned()
+        .ok_or_else(|| Error::msg("exec: the container's state has no process to start from"))?;
+    p.args = a.command.clone();
+    p.terminal = a.tty;
+    if let Some(cwd) = &a.cwd {
+        p.cwd = cwd.clone();
+    }
+    for kv in &a.env {
+        let Some((k, _)) = kv.split_once('=') else {
+            bail!("--env {kv:?}: not KEY=VALUE");
+        };
+        p.env
+            .retain(|e| e.split_once('=').map(|(ek, _)| ek) != Some(k));
+        p.env.push(kv.clone());
+    }
+    if let Some(u) = &a.user {
+        let (uid, gid) = match u.split_once(':') {
+            Some((u, g)) => (u, Some(g)),
+            None => (u.as_str(), None),
+        };
+        p.user.uid = uid
+            .parse()
+            .map_err(|_| Error::msg(format!("--user {u:?}: not UID[:GID] (numbers)")))?;
+        if let Some(g) = gid {
+            p.user.gid = g
+                .parse()
+                .map_err(|_| Error::msg(format!("--user {u:?}: not UID[:GID] (numbers)")))?;
+        }
+    }
+    if !a.additional_gids.is_empty() {
+        p.user.additional_gids = a.additional_gids.clone();
+    }
+    if !a.cap.is_empty() {
+        let c = p.capabilities.get_or_insert_with(Default::default);
+        for cap in &a.cap {
+            c.bounding.push(cap.clone());
+            c.effective.push(cap.clone());
+            c.permitted.push(cap.clone());
+            // Ambient needs inheritable; add it only where the container's
+            // process already has inheritable capabilities, as runc does.
+            if !c.inheritable.is_empty() {
+                c.ambient.push(cap.clone());
+            }
+        }
+    }
+    if a.no_new_privs {
+        p.no_new_privileges = true;
+    }
+    Ok(p)
+}
+
+pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
+    let (c, st) = Container::open(&g.root, &a.id)?;
+    match c.status(&st) {
+        Status::Running => {}
+        Status::Paused if a.ignore_paused => {}
+        Status::Paused => {
+            bail!("cannot exec in a paused container (use --ignore-paused to try anyway)")
+        }
+        Status::Stopped => bail!("cannot exec in a stopped container"),
+        Status::Created => bail!("cannot exec in a container that has not been started"),
+    }
+    let process = build(a, st.process.as_ref())?;
+    if process.terminal {
+        bail!("unsupported: exec --tty / process.terminal: husk cannot allocate a terminal yet");
+    }
+    if a.console_socket.is_some() {
+        bail!("--console-socket: there is no terminal to send (process.terminal is false)");
+    }
+    let plan = plan_process(&process, &config::Linux::default())?;
+    // The container lock is not needed while the process runs.
+    drop(c);
+    let set = super::run::block_forwarded_signals(!a.detach);
+    let child = spawn_exec::spawn(&st, &plan, a.preserve_fds)?;
+    child.wait_exec().inspect_err(|_| {
+        // SAFETY: reaping our own child.
+        unsafe { libc::waitpid(child.pid, std::ptr::null_mut(), 0) };
+    })?;
+    if let Some(p) = &a.pid_file {
+        super::create::write_pid_file(p, child.pid)?;
+    }
+    if a.detach {
+        return Ok(0);
+    }
+    super::run::wait_forwarding(child.pid, &set, &child.pidfd)
+}

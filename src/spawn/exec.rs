@@ -1,0 +1,161 @@
+//! `husk exec`'s process: a new process that enters every namespace of a
+//! running container and its cgroup, then takes the container's (or the
+//! given) user, capabilities and limits, and execs.
+
+use std::fs::File;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::PathBuf;
+
+use super::clone::{self, Forked};
+use super::{init, process, sync};
+use crate::cgroups::manager::Cgroup;
+use crate::container::State;
+use crate::error::{Error, Result};
+use crate::linux::mounts;
+use crate::linux::namespaces::{self, NsKind};
+use crate::spec::plan::ProcessPlan;
+use crate::steps::step;
+
+pub struct ExecProcess {
+    pub pid: i32,
+    pub pidfd: OwnedFd,
+    sock: OwnedFd,
+}
+
+impl ExecProcess {
+    /// EOF on the sync socket: the execve happened.
+    pub fn wait_exec(&self) -> Result<()> {
+        match sync::recv(&self.sock)? {
+            None => Ok(()),
+            Some((sync::ERROR, msg)) => Err(Error::msg(String::from_utf8_lossy(&msg).into_owned())),
+            Some((k, _)) => Err(Error::msg(format!(
+                "unexpected message {:?} from exec process",
+                k as char
+            ))),
+        }
+    }
+}
+
+/// The container's namespaces that differ from husk's: the ones to enter.
+fn container_namespaces(pid: i32) -> Result<Vec<(NsKind, File, PathBuf)>> {
+    let mut out = Vec::new();
+    for k in NsKind::ALL {
+        let theirs = PathBuf::from(format!("/proc/{pid}/ns/{}", k.proc_file()));
+        let ours = format!("/proc/self/ns/{}", k.proc_file());
+        let (Ok(a), Ok(b)) = (std::fs::read_link(&theirs), std::fs::read_link(&ours)) else {
+            continue;
+        };
+        if a != b {
+            out.push((k, namespaces::open_ns(k, &theirs)?, theirs));
+        }
+    }
+    Ok(out)
+}
+
+pub fn spawn(st: &State, p: &ProcessPlan, preserve_fds: u32) -> Result<ExecProcess> {
+    let mut ns = step("open-namespaces", format!("/proc/{}/ns/*", st.pid), || {
+        container_namespaces(st.pid)
+    })?;
+    // A pid namespace only applies to children: husk enters it, the child
+    // is born in it.
+    if let Some(i) = ns.iter().position(|(k, _, _)| *k == NsKind::Pid) {
+        let (k, f, path) = ns.remove(i);
+        step(
+            "join-pid-namespace",
+            format!("setns({})", path.display()),
+            || namespaces::setns(k, &f, &path),
+        )?;
+    }
+    let cg = st.cgroup.as_ref();
+    let cgroup_fd = match cg.and_then(Cgroup::v2_dir) {
+        Some(d) => Some(
+            mounts::openat2(
+                libc::AT_FDCWD,
+                &d.to_string_lossy(),
+                libc::O_PATH | libc::O_DIRECTORY,
+                0,
+            )
+            .map_err(|e| Error::sys(format!("open cgroup {}", d.display()), e))?,
+        ),
+        None => None,
+    };
+    let place_v1 = cg.is_some_and(Cgroup::has_v1);
+    let (parent_sock, child_sock) = sync::pair()?;
+    let forked = clone::clone3(0, cgroup_fd.as_ref().map(|f| f.as_raw_fd()))
+        .map_err(|e| e.context("step \"clone\""))?;
+    match forked {
+        Forked::Child => {
+            drop(parent_sock);
+            let r = child(&ns, p, preserve_fds, &child_sock, place_v1);
+            let e = match r {
+                Ok(never) => match never {},
+                Err(e) => e,
+            };
+            let _ = sync::send(&child_sock, sync::ERROR, e.to_string().as_bytes());
+            // SAFETY: leave without running the parent's destructors.
+            unsafe { libc::_exit(1) }
+        }
+        Forked::Parent { pid, pidfd } => {
+            drop(child_sock);
+            if place_v1 {
+                let r = step(
+                    "join-v1-cgroups",
+                    format!("move {pid} into the container's v1 cgroups"),
+                    || {
+                        cg.expect("checked").place_v1(pid)?;
+                        sync::send(&parent_sock, sync::GO, b"")
+                    },
+                );
+                if let Err(e) = r {
+                    super::parent::kill_and_reap(pid);
+                    return Err(e);
+                }
+            }
+            Ok(ExecProcess {
+                pid,
+                pidfd,
+                sock: parent_sock,
+            })
+        }
+    }
+}
+
+fn child(
+    ns: &[(NsKind, File, PathBuf)],
+    p: &ProcessPlan,
+    preserve_fds: u32,
+    sock: &OwnedFd,
+    wait: bool,
+) -> Result<std::convert::Infallible> {
+    step("reset-signals", "sigprocmask(SIG_SETMASK, {})", || {
+        // SAFETY: an empty set and plain signal calls.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+        Ok(())
+    })?;
+    if wait {
+        step(
+            "wait-for-parent",
+            "husk moves us into the v1 cgroups",
+            || init::wait_for_parent(sock),
+        )?;
+    }
+    // Host root may enter any of them; the user namespace goes last, since
+    // once inside it the host's privileges are gone.
+    let mut ordered: Vec<&(NsKind, File, PathBuf)> =
+        ns.iter().filter(|(k, _, _)| *k != NsKind::User).collect();
+    ordered.extend(ns.iter().filter(|(k, _, _)| *k == NsKind::User));
+    for (k, f, path) in ordered {
+        step(
+            "join-namespace",
+            format!("setns({})", path.display()),
+            || namespaces::setns(*k, f, path),
+        )?;
+    }
+    let (path, env) = process::prepare(p, preserve_fds)?;
+    Err(crate::linux::exec::exec(&path, &p.args, &env).context("step \"exec\""))
+}

@@ -388,9 +388,6 @@ fn unsupported_fields_are_refused_by_name() {
     refused_config(&["linux.seccomp"], |b| {
         b.set("/linux/seccomp", json!({"defaultAction": "SCMP_ACT_ALLOW"}));
     });
-    refused_config(&["process.terminal"], |b| {
-        b.set("/process/terminal", json!(true));
-    });
     refused_config(&["mounts[", "idmap"], |b| {
         b.add_mount(json!({
             "destination": "/mnt",
@@ -399,6 +396,28 @@ fn unsupported_fields_are_refused_by_name() {
             "options": ["rbind", "idmap"]
         }));
     });
+}
+
+/// A terminal needs someone to hold it: create (and run --detach) refuse
+/// process.terminal without --console-socket, naming both.
+#[test]
+fn terminal_without_console_socket_is_refused() {
+    let h = Husk::new();
+    let b = bundle_with(|b| {
+        b.set("/process/terminal", json!(true));
+    });
+    for args in [vec!["create"], vec!["run", "--detach"]] {
+        let id = unique_id("tty");
+        let mut full = args.clone();
+        full.extend(["--bundle", b.path().to_str().unwrap(), &id]);
+        let e = fails(&husk(&h, &full));
+        assert!(
+            e.contains("process.terminal") && e.contains("--console-socket"),
+            "{e}"
+        );
+        assert!(!h.root.path().join(&id).exists());
+    }
+    assert!(!b.rootfs().join("ran").exists(), "the program ran");
 }
 
 // ---------------------------------------------------------------------------

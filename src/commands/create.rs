@@ -12,12 +12,13 @@ use crate::cgroups::{self, manager::Cgroup};
 use crate::cli::{CreateArgs, Global};
 use crate::container::{Container, State, id, state};
 use crate::error::{Context, Error, Result};
-use crate::linux::mounts;
 use crate::linux::namespaces::NsKind;
 use crate::linux::proc;
+use crate::linux::{mounts, tty};
 use crate::spawn::{self, Init, SpawnOptions};
 use crate::spec::{self, Plan};
 use crate::steps::step;
+use std::os::fd::AsRawFd;
 
 pub struct Created {
     pub container: Container,
@@ -26,7 +27,7 @@ pub struct Created {
 }
 
 pub fn run(g: &Global, a: &CreateArgs) -> Result<()> {
-    create(g, a, true).map(drop)
+    create(g, a, true, false).map(drop)
 }
 
 pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
@@ -40,7 +41,9 @@ fn absolute(p: &Path) -> Result<PathBuf> {
 }
 
 /// Everything create does; `wait_for_start` false is run's path.
-pub fn create(g: &Global, a: &CreateArgs, wait_for_start: bool) -> Result<Created> {
+/// `wait_for_start` false is run's path; `relay` says husk itself will
+/// drive a terminal (run in the foreground).
+pub fn create(g: &Global, a: &CreateArgs, wait_for_start: bool, relay: bool) -> Result<Created> {
     id::validate(&a.id)?;
     if g.systemd_cgroup {
         bail!("--systemd-cgroup: husk does not support the systemd cgroup driver yet");
@@ -54,8 +57,14 @@ pub fn create(g: &Global, a: &CreateArgs, wait_for_start: bool) -> Result<Create
             Plan::build(&spec, &bundle)
         },
     )?;
-    if a.console_socket.is_some() {
-        bail!("--console-socket: process.terminal is false, so there is no terminal to send");
+    match (plan.process.terminal, &a.console_socket) {
+        (false, Some(_)) => {
+            bail!("--console-socket: process.terminal is false, so there is no terminal to send")
+        }
+        (true, None) if !relay => bail!(
+            "process.terminal is true: pass --console-socket to receive the terminal (or use husk run in the foreground)"
+        ),
+        _ => {}
     }
     let container = Container::create(&g.root, &a.id)?;
     match setup(&container, &plan, a, wait_for_start) {
@@ -102,7 +111,12 @@ fn setup(
             )
         },
     )?;
-    let r = spawn_and_record(c, plan, a, fifo.as_ref(), &cgroup);
+    let r = match &a.console_socket {
+        Some(path) => tty::connect(path).and_then(|s| {
+            spawn_and_record(c, plan, a, fifo.as_ref(), &cgroup, Some(s.as_raw_fd()))
+        }),
+        None => spawn_and_record(c, plan, a, fifo.as_ref(), &cgroup, None),
+    };
     if r.is_err() {
         // The init is dead and reaped by now; its cgroup goes too.
         let _ = cgroup.destroy();
@@ -116,6 +130,7 @@ fn spawn_and_record(
     a: &CreateArgs,
     fifo: Option<&OwnedFd>,
     cgroup: &Cgroup,
+    console_sock: Option<i32>,
 ) -> Result<(Init, State)> {
     let init = spawn::spawn(&SpawnOptions {
         id: &a.id,
@@ -126,6 +141,7 @@ fn spawn_and_record(
         preserve_fds: a.preserve_fds,
         close_in_child: &[c.lock_fd()],
         cgroup: Some(cgroup),
+        console_sock,
     })?;
     let r = (|| {
         if !plan.cgroup.resources.devices.is_empty() {
@@ -158,6 +174,7 @@ fn spawn_and_record(
             cgroup: Some(cgroup.clone()),
             hooks: plan.hooks.clone(),
             process: Some(plan.process_spec.clone()),
+            personality: plan.process.personality,
         };
         st.write(&c.state_path())?;
         // run writes it once the exec has succeeded.

@@ -7,9 +7,11 @@ use crate::bail;
 use crate::cli::{ExecArgs, Global};
 use crate::container::{Container, Status};
 use crate::error::{Error, Result};
+use crate::linux::tty;
 use crate::spawn::exec as spawn_exec;
 use crate::spec::config::{self, Process};
 use crate::spec::plan::plan_process;
+use std::os::fd::AsRawFd;
 
 fn read_process(path: &str) -> Result<Process> {
     let text = std::fs::read(path)
@@ -74,10 +76,13 @@ pub fn build(a: &ExecArgs, base: Option<&Process>) -> Result<Process> {
             c.bounding.push(cap.clone());
             c.effective.push(cap.clone());
             c.permitted.push(cap.clone());
-            // Ambient needs inheritable; add it only where the container's
-            // process already has inheritable capabilities, as runc does.
-            if !c.inheritable.is_empty() {
+            // Ambient needs the cap inheritable too. runc tries the raise
+            // when the process has inheritable caps and only warns when it
+            // fails; husk does the same without the failed syscall.
+            if c.inheritable.contains(cap) {
                 c.ambient.push(cap.clone());
+            } else if !c.inheritable.is_empty() {
+                tracing::warn!("--cap {cap}: not in the inheritable set, so it cannot be ambient");
             }
         }
     }
@@ -99,18 +104,25 @@ pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
         Status::Created => bail!("cannot exec in a container that has not been started"),
     }
     let process = build(a, st.process.as_ref())?;
-    if process.terminal {
-        bail!("unsupported: exec --tty / process.terminal: husk cannot allocate a terminal yet");
+    match (process.terminal, &a.console_socket) {
+        (false, Some(_)) => {
+            bail!("--console-socket: there is no terminal to send (process.terminal is false)")
+        }
+        (true, None) if a.detach => {
+            bail!("exec --tty --detach needs --console-socket to receive the terminal")
+        }
+        _ => {}
     }
-    if a.console_socket.is_some() {
-        bail!("--console-socket: there is no terminal to send (process.terminal is false)");
-    }
-    let plan = plan_process(&process, &config::Linux::default())?;
+    let mut plan = plan_process(&process, &config::Linux::default())?;
+    // The container's personality is the container's, not the process's.
+    plan.personality = st.personality;
     // The container lock is not needed while the process runs.
     drop(c);
     let set = super::run::block_forwarded_signals(!a.detach);
-    let child = spawn_exec::spawn(&st, &plan, a.preserve_fds)?;
-    child.wait_exec().inspect_err(|_| {
+    let console = a.console_socket.as_deref().map(tty::connect).transpose()?;
+    let console_fd = console.as_ref().map(|s| s.as_raw_fd());
+    let child = spawn_exec::spawn(&st, &plan, a.preserve_fds, console_fd)?;
+    let master = child.wait_exec().inspect_err(|_| {
         // SAFETY: reaping our own child.
         unsafe { libc::waitpid(child.pid, std::ptr::null_mut(), 0) };
     })?;
@@ -120,5 +132,8 @@ pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
     if a.detach {
         return Ok(0);
     }
-    super::run::wait_forwarding(child.pid, &set, &child.pidfd)
+    match &master {
+        Some(m) => super::relay::relay(m, child.pid, &set, &child.pidfd),
+        None => super::run::wait_forwarding(child.pid, &set, &child.pidfd),
+    }
 }

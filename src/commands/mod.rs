@@ -9,6 +9,7 @@ mod kill;
 mod list;
 mod pause;
 mod ps;
+mod relay;
 mod run;
 mod spec;
 mod start;

@@ -52,7 +52,7 @@ pub fn run(g: &Global, a: &RunArgs) -> Result<i32> {
     // starting and husk waiting; the init unblocks them for itself.
     let set = block_forwarded_signals(!a.detach);
 
-    let created = create::create(g, &a.create, false)?;
+    let created = create::create(g, &a.create, false, !a.detach)?;
     let pid = created.init.pid;
     let start_time = created.state.init_start_time;
     if let Err(e) = created.init.wait_exec() {
@@ -75,7 +75,10 @@ pub fn run(g: &Global, a: &RunArgs) -> Result<i32> {
     if a.detach {
         return Ok(0);
     }
-    let code = wait_forwarding(pid, &set, &init.pidfd)?;
+    let code = match &init.master {
+        Some(m) => super::relay::relay(m, pid, &set, &init.pidfd)?,
+        None => wait_forwarding(pid, &set, &init.pidfd)?,
+    };
     if !a.keep {
         // Someone may have deleted it meanwhile (delete --force), or even
         // made a new container with the same ID: only remove our own.

@@ -131,13 +131,12 @@ impl Container {
         }
         self.remove()?;
         // poststop: after delete; a failure is only worth a warning.
-        if let Err(e) = crate::hooks::run_all(
-            "poststop",
-            &st.hooks.poststop,
-            &st.hook_state("stopped"),
-            &[],
-        ) {
-            tracing::warn!("{e}");
+        // The spec: warn, and go on with the remaining hooks.
+        let state = st.hook_state("stopped");
+        for (i, h) in st.hooks.poststop.iter().enumerate() {
+            if let Err(e) = crate::hooks::run_one("poststop", i, h, &state, &[]) {
+                tracing::warn!("{e}");
+            }
         }
         Ok(())
     }

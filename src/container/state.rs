@@ -38,6 +38,9 @@ pub struct State {
     /// The config's process, the defaults for `husk exec`.
     #[serde(default)]
     pub process: Option<crate::spec::config::Process>,
+    /// linux.personality, applied to exec'd processes too.
+    #[serde(default)]
+    pub personality: Option<u32>,
 }
 
 /// The JSON `husk state` prints: the runtime-spec state, as runc prints it.
@@ -190,6 +193,7 @@ mod tests {
             cgroup: None,
             hooks: Hooks::default(),
             process: None,
+            personality: None,
         };
         assert_eq!(s.public("stopped").pid, 0);
         assert_eq!(s.public("running").pid, 42);

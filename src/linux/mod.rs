@@ -14,4 +14,5 @@ pub mod process_attrs;
 pub mod rlimits;
 pub mod rootfs;
 pub mod signal;
+pub mod tty;
 pub mod uts;

@@ -7,7 +7,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 
 use super::clone::{self, Forked};
-use super::{init, process, sync};
+use super::{init, process, sync, terminal};
 use crate::cgroups::manager::Cgroup;
 use crate::container::State;
 use crate::error::{Error, Result};
@@ -23,15 +23,24 @@ pub struct ExecProcess {
 }
 
 impl ExecProcess {
-    /// EOF on the sync socket: the execve happened.
-    pub fn wait_exec(&self) -> Result<()> {
-        match sync::recv(&self.sock)? {
-            None => Ok(()),
-            Some((sync::ERROR, msg)) => Err(Error::msg(String::from_utf8_lossy(&msg).into_owned())),
-            Some((k, _)) => Err(Error::msg(format!(
-                "unexpected message {:?} from exec process",
-                k as char
-            ))),
+    /// EOF on the sync socket: the execve happened. Returns the terminal's
+    /// master when husk is to drive it.
+    pub fn wait_exec(&self) -> Result<Option<OwnedFd>> {
+        let mut master = None;
+        loop {
+            match sync::recv_full(&self.sock)? {
+                None => return Ok(master),
+                Some((sync::TERMINAL, _, fd)) => master = fd,
+                Some((sync::ERROR, msg, _)) => {
+                    return Err(Error::msg(String::from_utf8_lossy(&msg).into_owned()));
+                }
+                Some((k, _, _)) => {
+                    return Err(Error::msg(format!(
+                        "unexpected message {:?} from exec process",
+                        k as char
+                    )));
+                }
+            }
         }
     }
 }
@@ -52,7 +61,12 @@ fn container_namespaces(pid: i32) -> Result<Vec<(NsKind, File, PathBuf)>> {
     Ok(out)
 }
 
-pub fn spawn(st: &State, p: &ProcessPlan, preserve_fds: u32) -> Result<ExecProcess> {
+pub fn spawn(
+    st: &State,
+    p: &ProcessPlan,
+    preserve_fds: u32,
+    console_sock: Option<i32>,
+) -> Result<ExecProcess> {
     let mut ns = step("open-namespaces", format!("/proc/{}/ns/*", st.pid), || {
         container_namespaces(st.pid)
     })?;
@@ -86,7 +100,7 @@ pub fn spawn(st: &State, p: &ProcessPlan, preserve_fds: u32) -> Result<ExecProce
     match forked {
         Forked::Child => {
             drop(parent_sock);
-            let r = child(&ns, p, preserve_fds, &child_sock, place_v1);
+            let r = child(&ns, p, preserve_fds, &child_sock, place_v1, console_sock);
             let e = match r {
                 Ok(never) => match never {},
                 Err(e) => e,
@@ -126,6 +140,7 @@ fn child(
     preserve_fds: u32,
     sock: &OwnedFd,
     wait: bool,
+    console_sock: Option<i32>,
 ) -> Result<std::convert::Infallible> {
     step("reset-signals", "sigprocmask(SIG_SETMASK, {})", || {
         // SAFETY: an empty set and plain signal calls.
@@ -137,6 +152,13 @@ fn child(
         }
         Ok(())
     })?;
+    if let Some(v) = p.oom_score_adj {
+        step(
+            "set-oom-score-adj",
+            format!("write {v} to /proc/self/oom_score_adj"),
+            || crate::linux::process_attrs::set_oom_score_adj(v),
+        )?;
+    }
     if wait {
         step(
             "wait-for-parent",
@@ -156,6 +178,19 @@ fn child(
             || namespaces::setns(*k, f, path),
         )?;
     }
+    // The pty comes from the container's devpts, now that we see its /dev.
+    let slave = if p.terminal {
+        Some(terminal::setup(p, console_sock, sock, false)?)
+    } else {
+        None
+    };
     let (path, env) = process::prepare(p, preserve_fds)?;
+    if let Some(s) = &slave {
+        step(
+            "attach-terminal",
+            "setsid, TIOCSCTTY, pty slave as stdio",
+            || crate::linux::tty::make_controlling(s),
+        )?;
+    }
     Err(crate::linux::exec::exec(&path, &p.args, &env).context("step \"exec\""))
 }

@@ -8,12 +8,12 @@ use std::path::PathBuf;
 
 use nix::errno::Errno;
 
-use super::{process, sync};
+use super::{process, sync, terminal};
 use crate::cgroups::manager::Cgroup;
 use crate::error::{Error, Result};
 use crate::hooks;
 use crate::linux::namespaces::{self, NsKind};
-use crate::linux::{devices, exec, mounts, process_attrs, rootfs, uts};
+use crate::linux::{devices, exec, mounts, process_attrs, rootfs, tty, uts};
 use crate::spec::Plan;
 use crate::spec::plan::MountKind;
 use crate::steps::step;
@@ -37,6 +37,8 @@ pub struct InitConfig<'a> {
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
     pub cgroup: Option<&'a Cgroup>,
+    /// Connected --console-socket; None with a terminal: send it to husk.
+    pub console_sock: Option<RawFdNum>,
 }
 
 pub type RawFdNum = i32;
@@ -199,6 +201,16 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
             || rootfs::pivot_root(&rootfs),
         )?;
     }
+    let slave = if plan.process.terminal {
+        Some(terminal::setup(
+            &plan.process,
+            c.console_sock,
+            &c.sock,
+            true,
+        )?)
+    } else {
+        None
+    };
     if let Some(h) = &plan.hostname {
         step("set-hostname", format!("sethostname({h:?})"), || {
             uts::set_hostname(h)
@@ -243,6 +255,13 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
     }
     let p = &plan.process;
     let (path, env) = process::prepare(p, c.preserve_fds)?;
+    if let Some(s) = &slave {
+        step(
+            "attach-terminal",
+            "setsid, TIOCSCTTY, pty slave as stdio",
+            || tty::make_controlling(s),
+        )?;
+    }
     // The init must outlive `husk create` from here on.
     // SAFETY: integer-only prctl.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, 0, 0, 0, 0) };

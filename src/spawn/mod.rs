@@ -7,5 +7,6 @@ pub mod init;
 pub mod parent;
 pub mod process;
 pub mod sync;
+pub mod terminal;
 
 pub use parent::{Init, SpawnOptions, spawn};

@@ -33,6 +33,8 @@ pub struct SpawnOptions<'a> {
     pub close_in_child: &'a [i32],
     /// The container's cgroup, already made and limited.
     pub cgroup: Option<&'a Cgroup>,
+    /// A connected --console-socket for the terminal's master.
+    pub console_sock: Option<i32>,
 }
 
 /// The init, set up and either blocked on the fifo or exec'ing.
@@ -40,6 +42,8 @@ pub struct Init {
     pub pid: i32,
     pub pidfd: OwnedFd,
     sock: OwnedFd,
+    /// The terminal's master, when husk itself drives it (run).
+    pub master: Option<OwnedFd>,
 }
 
 impl Init {
@@ -177,6 +181,7 @@ pub fn spawn(o: &SpawnOptions) -> Result<Init> {
         no_new_keyring: o.no_new_keyring,
         preserve_fds: o.preserve_fds,
         cgroup: o.cgroup,
+        console_sock: o.console_sock,
     };
 
     // Not through step(): its span would close, and log, in both processes.
@@ -254,9 +259,11 @@ pub fn spawn(o: &SpawnOptions) -> Result<Init> {
         kill_and_reap(pid);
         e
     };
+    let mut master = None;
     loop {
-        match sync::recv(&parent_sock).map_err(fail)? {
-            Some((sync::HOOKS, _)) => {
+        match sync::recv_full(&parent_sock).map_err(fail)? {
+            Some((sync::TERMINAL, _, fd)) => master = fd,
+            Some((sync::HOOKS, _, _)) => {
                 let state = hooks::state_json(
                     &plan.oci_version,
                     o.id,
@@ -282,7 +289,15 @@ pub fn spawn(o: &SpawnOptions) -> Result<Init> {
                 )
                 .map_err(fail)?;
             }
-            other => return finish(other, pid, pidfd, parent_sock),
+            other => {
+                return finish(
+                    other.map(|(k, p, _)| (k, p)),
+                    pid,
+                    pidfd,
+                    parent_sock,
+                    master,
+                );
+            }
         }
     }
 }
@@ -292,12 +307,14 @@ fn finish(
     pid: i32,
     pidfd: OwnedFd,
     parent_sock: OwnedFd,
+    master: Option<OwnedFd>,
 ) -> Result<Init> {
     match msg {
         Some((sync::READY, _)) => Ok(Init {
             pid,
             pidfd,
             sock: parent_sock,
+            master,
         }),
         Some((sync::ERROR, msg)) => {
             kill_and_reap(pid);

@@ -65,16 +65,49 @@ pub fn send(fd: &OwnedFd, kind: u8, payload: &[u8]) -> Result<()> {
     }
 }
 
+/// Child → parent: the terminal's master fd rides along (SCM_RIGHTS).
+pub const TERMINAL: u8 = b'T';
+
+/// A message and the fd that came with it, if any.
+pub type Message = (u8, Vec<u8>, Option<OwnedFd>);
+
 /// One message, or None when the other side closed (or exec'd).
 pub fn recv(fd: &OwnedFd) -> Result<Option<(u8, Vec<u8>)>> {
+    Ok(recv_full(fd)?.map(|(k, p, _)| (k, p)))
+}
+
+/// Like recv, keeping a passed file descriptor.
+pub fn recv_full(fd: &OwnedFd) -> Result<Option<Message>> {
     let mut buf = vec![0u8; 65536];
+    let mut ctl = [0u64; 4];
     loop {
-        // SAFETY: buf is a valid buffer of its length.
-        let r = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
+        // SAFETY: plain data; the pointers are set right below.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = ctl.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&ctl);
+        // SAFETY: msg points at live buffers.
+        let r = unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
         if r > 0 {
+            // SAFETY: the kernel filled msg_control; only its header is read.
+            let c = unsafe { libc::CMSG_FIRSTHDR(&msg) };
+            // SAFETY: c is checked before use; SCM_RIGHTS carries an fd,
+            // which is now ours.
+            let passed = if !c.is_null() && unsafe { (*c).cmsg_type } == libc::SCM_RIGHTS {
+                Some(unsafe {
+                    OwnedFd::from_raw_fd(std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const i32))
+                })
+            } else {
+                None
+            };
             buf.truncate(r as usize);
             let kind = buf.remove(0);
-            return Ok(Some((kind, buf)));
+            return Ok(Some((kind, buf, passed)));
         }
         if r == 0 {
             return Ok(None);

@@ -60,6 +60,7 @@ pub struct Mount {
 pub struct Process {
     #[serde(default)]
     pub terminal: bool,
+    pub console_size: Option<ConsoleSize>,
     #[serde(default)]
     pub user: User,
     #[serde(default, deserialize_with = "nullable")]
@@ -79,6 +80,12 @@ pub struct Process {
     pub selinux_label: Option<String>,
     pub io_priority: Option<IoPriority>,
     pub exec_cpu_affinity: Option<Value>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+pub struct ConsoleSize {
+    pub height: u16,
+    pub width: u16,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

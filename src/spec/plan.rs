@@ -106,6 +106,9 @@ pub struct DevicePlan {
 
 #[derive(Debug, Clone)]
 pub struct ProcessPlan {
+    /// A pty for stdio; (rows, columns) to give it, if the config says.
+    pub terminal: bool,
+    pub console_size: Option<(u16, u16)>,
     pub args: Vec<String>,
     pub env: Vec<String>,
     pub cwd: String,
@@ -129,9 +132,6 @@ fn refuse_unsupported(spec: &Spec) -> Result<()> {
     let unsupported =
         |field: &str, why: &str| -> Result<()> { bail!("unsupported config field {field}: {why}") };
     if let Some(p) = &spec.process {
-        if p.terminal {
-            unsupported("process.terminal", "husk cannot allocate a terminal yet")?;
-        }
         if p.apparmor_profile.as_deref().is_some_and(|s| !s.is_empty()) {
             unsupported(
                 "process.apparmorProfile",
@@ -578,6 +578,8 @@ pub fn plan_process(p: &config::Process, linux: &config::Linux) -> Result<Proces
         .map(crate::linux::process_attrs::personality_from_spec)
         .transpose()?;
     Ok(ProcessPlan {
+        terminal: p.terminal,
+        console_size: p.console_size.map(|c| (c.height, c.width)),
         args: p.args.clone(),
         env: p.env.clone(),
         cwd: p.cwd.clone(),

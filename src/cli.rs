@@ -6,16 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "husk",
-    version = concat!(
-        env!("CARGO_PKG_VERSION"),
-        "\ncommit: ", env!("HUSK_COMMIT"),
-        "\nspec: 1.2.0",
-        "\nlibseccomp: not linked (no seccomp support yet)"
-    ),
-    about = "A small, fast OCI container runtime"
-)]
+#[command(name = "husk", version, about = "A small, fast OCI container runtime")]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,

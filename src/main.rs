@@ -12,10 +12,27 @@ mod spawn;
 mod spec;
 mod steps;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
+
+/// `husk --version`: what a bug report needs.
+fn version() -> String {
+    format!(
+        "{}\ncommit: {}\nspec: {}\nlibseccomp: {}",
+        env!("CARGO_PKG_VERSION"),
+        env!("HUSK_COMMIT"),
+        spec::version::SPEC_VERSION,
+        linux::seccomp::libseccomp_version()
+    )
+}
 
 fn main() {
-    let cli = cli::Cli::parse();
+    // Leaked once: clap wants a static string, and husk exits soon anyway.
+    let v: &'static str = Box::leak(version().into_boxed_str());
+    let matches = cli::Cli::command().version(v).get_matches();
+    let cli = match cli::Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
     let g = &cli.global;
     let log = logging::LogOptions {
         file: g.log.as_deref(),

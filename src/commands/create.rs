@@ -175,6 +175,7 @@ fn spawn_and_record(
             hooks: plan.hooks.clone(),
             process: Some(plan.process_spec.clone()),
             personality: plan.process.personality,
+            seccomp: plan.seccomp.clone(),
         };
         st.write(&c.state_path())?;
         // run writes it once the exec has succeeded.

@@ -122,7 +122,7 @@ pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
     let console = a.console_socket.as_deref().map(tty::connect).transpose()?;
     let console_fd = console.as_ref().map(|s| s.as_raw_fd());
     let child = spawn_exec::spawn(&st, &plan, a.preserve_fds, console_fd)?;
-    let master = child.wait_exec().inspect_err(|_| {
+    let master = child.wait_exec(&st).inspect_err(|_| {
         // SAFETY: reaping our own child.
         unsafe { libc::waitpid(child.pid, std::ptr::null_mut(), 0) };
     })?;

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::cgroups;
 use crate::error::{Error, Result};
-use crate::linux::{capabilities, mount_options, namespaces::NsKind};
+use crate::linux::{capabilities, mount_options, namespaces::NsKind, seccomp};
 use crate::spec::version;
 
 pub fn document() -> Value {
@@ -25,7 +25,14 @@ pub fn document() -> Value {
                 "systemdUser": false,
                 "rdma": true,
             },
-            "seccomp": {"enabled": false},
+            "seccomp": {
+                "enabled": true,
+                "actions": seccomp::ACTIONS,
+                "operators": seccomp::OPERATORS,
+                "archs": seccomp::ARCHES,
+                "knownFlags": seccomp::FLAGS,
+                "supportedFlags": seccomp::supported_flags(),
+            },
             "apparmor": {"enabled": false},
             "selinux": {"enabled": false},
             "intelRdt": {"enabled": false},

@@ -41,6 +41,9 @@ pub struct State {
     /// linux.personality, applied to exec'd processes too.
     #[serde(default)]
     pub personality: Option<u32>,
+    /// linux.seccomp, loaded into exec'd processes too.
+    #[serde(default)]
+    pub seccomp: Option<crate::linux::seccomp::Seccomp>,
 }
 
 /// The JSON `husk state` prints: the runtime-spec state, as runc prints it.
@@ -103,6 +106,41 @@ impl State {
             return Err(e);
         }
         Ok(())
+    }
+
+    /// What a seccomp listener receives with the notify fd, as runc sends
+    /// it (its "containerProcessState").
+    pub fn listener_message(&self, pid: i32) -> String {
+        let metadata = self
+            .seccomp
+            .as_ref()
+            .and_then(|s| s.listener_metadata.clone())
+            .unwrap_or_default();
+        let state: serde_json::Value =
+            serde_json::from_str(&self.hook_state("creating")).unwrap_or_default();
+        serde_json::json!({
+            "ociVersion": self.oci_version,
+            "fds": ["seccompFd"],
+            "pid": pid,
+            "metadata": metadata,
+            "state": state,
+        })
+        .to_string()
+    }
+
+    /// Hand a seccomp listener fd to linux.seccomp.listenerPath.
+    pub fn send_to_listener(&self, pid: i32, fd: &std::os::fd::OwnedFd) -> Result<()> {
+        use std::os::fd::AsRawFd;
+        let Some(path) = self.seccomp.as_ref().and_then(|s| s.listener_path.clone()) else {
+            return Err(Error::msg("seccomp NOTIFY without a listenerPath"));
+        };
+        let sock = crate::linux::tty::connect(Path::new(&path))
+            .map_err(|e| e.context("linux.seccomp.listenerPath"))?;
+        crate::linux::tty::send_fd(
+            sock.as_raw_fd(),
+            self.listener_message(pid).as_bytes(),
+            fd.as_raw_fd(),
+        )
     }
 
     pub fn read(path: &Path) -> Result<State> {
@@ -194,6 +232,7 @@ mod tests {
             hooks: Hooks::default(),
             process: None,
             personality: None,
+            seccomp: None,
         };
         assert_eq!(s.public("stopped").pid, 0);
         assert_eq!(s.public("running").pid, 42);

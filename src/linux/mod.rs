@@ -13,6 +13,7 @@ pub mod proc;
 pub mod process_attrs;
 pub mod rlimits;
 pub mod rootfs;
+pub mod seccomp;
 pub mod signal;
 pub mod tty;
 pub mod uts;

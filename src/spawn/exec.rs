@@ -25,12 +25,13 @@ pub struct ExecProcess {
 impl ExecProcess {
     /// EOF on the sync socket: the execve happened. Returns the terminal's
     /// master when husk is to drive it.
-    pub fn wait_exec(&self) -> Result<Option<OwnedFd>> {
+    pub fn wait_exec(&self, st: &State) -> Result<Option<OwnedFd>> {
         let mut master = None;
         loop {
             match sync::recv_full(&self.sock)? {
                 None => return Ok(master),
                 Some((sync::TERMINAL, _, fd)) => master = fd,
+                Some((sync::SECCOMP, _, Some(fd))) => st.send_to_listener(self.pid, &fd)?,
                 Some((sync::ERROR, msg, _)) => {
                     return Err(Error::msg(String::from_utf8_lossy(&msg).into_owned()));
                 }
@@ -100,7 +101,15 @@ pub fn spawn(
     match forked {
         Forked::Child => {
             drop(parent_sock);
-            let r = child(&ns, p, preserve_fds, &child_sock, place_v1, console_sock);
+            let r = child(
+                &ns,
+                p,
+                preserve_fds,
+                &child_sock,
+                place_v1,
+                console_sock,
+                st.seccomp.as_ref(),
+            );
             let e = match r {
                 Ok(never) => match never {},
                 Err(e) => e,
@@ -141,6 +150,7 @@ fn child(
     sock: &OwnedFd,
     wait: bool,
     console_sock: Option<i32>,
+    seccomp: Option<&crate::linux::seccomp::Seccomp>,
 ) -> Result<std::convert::Infallible> {
     step("reset-signals", "sigprocmask(SIG_SETMASK, {})", || {
         // SAFETY: an empty set and plain signal calls.
@@ -184,7 +194,15 @@ fn child(
     } else {
         None
     };
-    let (path, env) = process::prepare(p, preserve_fds)?;
+    let prep = process::prepare(p, preserve_fds, seccomp)?;
+    if let Some(fd) = &prep.notify {
+        step(
+            "send-seccomp-fd",
+            "the listener fd goes to husk, then to listenerPath",
+            || crate::linux::tty::send_fd(sock.as_raw_fd(), &[sync::SECCOMP], fd.as_raw_fd()),
+        )?;
+    }
+    let (path, env) = (&prep.path, &prep.env);
     if let Some(s) = &slave {
         step(
             "attach-terminal",
@@ -192,5 +210,8 @@ fn child(
             || crate::linux::tty::make_controlling(s),
         )?;
     }
-    Err(crate::linux::exec::exec(&path, &p.args, &env).context("step \"exec\""))
+    if let Some(f) = &prep.pending {
+        process::load_filter(f, false)?;
+    }
+    Err(crate::linux::exec::exec(path, &p.args, env).context("step \"exec\""))
 }

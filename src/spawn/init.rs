@@ -254,7 +254,15 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
         )?;
     }
     let p = &plan.process;
-    let (path, env) = process::prepare(p, c.preserve_fds)?;
+    let prep = process::prepare(p, c.preserve_fds, plan.seccomp.as_ref())?;
+    let (path, env) = (&prep.path, &prep.env);
+    if let Some(fd) = &prep.notify {
+        step(
+            "send-seccomp-fd",
+            "the listener fd goes to husk, then to listenerPath",
+            || tty::send_fd(c.sock.as_raw_fd(), &[sync::SECCOMP], fd.as_raw_fd()),
+        )?;
+    }
     if let Some(s) = &slave {
         step(
             "attach-terminal",
@@ -283,7 +291,14 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
             )?;
             drop(dir);
             let e = match start_hooks(plan, hook_state.as_deref()) {
-                Ok(()) => exec::exec(&path, &p.args, &env),
+                Ok(()) => match prep
+                    .pending
+                    .as_ref()
+                    .map(|f| process::load_filter(f, false))
+                {
+                    Some(Err(e)) => e,
+                    _ => exec::exec(path, &p.args, env),
+                },
                 Err(e) => e,
             };
             // start reads this from the fifo and reports it.
@@ -295,7 +310,10 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
         }
         _ => {
             start_hooks(plan, hook_state.as_deref())?;
-            Err(exec::exec(&path, &p.args, &env).context("step \"exec\""))
+            if let Some(f) = &prep.pending {
+                process::load_filter(f, false)?;
+            }
+            Err(exec::exec(path, &p.args, env).context("step \"exec\""))
         }
     }
 }

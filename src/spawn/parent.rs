@@ -263,6 +263,14 @@ pub fn spawn(o: &SpawnOptions) -> Result<Init> {
     loop {
         match sync::recv_full(&parent_sock).map_err(fail)? {
             Some((sync::TERMINAL, _, fd)) => master = fd,
+            Some((sync::SECCOMP, _, Some(fd))) => {
+                step(
+                    "seccomp-listener",
+                    "send the notify fd to linux.seccomp.listenerPath",
+                    || send_listener(plan, o.id, pid, &fd),
+                )
+                .map_err(fail)?;
+            }
             Some((sync::HOOKS, _, _)) => {
                 let state = hooks::state_json(
                     &plan.oci_version,
@@ -327,6 +335,28 @@ fn finish(
             )))
         }
     }
+}
+
+fn send_listener(plan: &Plan, id: &str, pid: i32, fd: &OwnedFd) -> Result<()> {
+    // The same message `husk exec` sends, built from a minimal state.
+    let st = crate::container::State {
+        oci_version: plan.oci_version.clone(),
+        id: id.to_string(),
+        pid,
+        bundle: plan.bundle.to_string_lossy().into_owned(),
+        rootfs: plan.rootfs.to_string_lossy().into_owned(),
+        created: String::new(),
+        owner: String::new(),
+        annotations: plan.annotations.clone(),
+        init_start_time: 0,
+        own_pid_ns: false,
+        cgroup: None,
+        hooks: Default::default(),
+        process: None,
+        personality: None,
+        seccomp: plan.seccomp.clone(),
+    };
+    st.send_to_listener(pid, fd)
 }
 
 fn reap_status(pid: i32) -> String {

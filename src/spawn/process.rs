@@ -2,13 +2,43 @@
 //! and by `husk exec`: limits, identity, capabilities, cwd, the program
 //! and its environment, and the fds it may keep. Then only execve is left.
 
+use std::os::fd::{FromRawFd, OwnedFd};
+
+use libseccomp::ScmpFilterContext;
+
 use crate::error::{Error, Result};
+use crate::linux::seccomp::Seccomp;
 use crate::linux::{capabilities, exec, fds, identity, process_attrs, rlimits};
 use crate::spec::plan::ProcessPlan;
 use crate::steps::step;
 
-/// Returns the program's path and its environment.
-pub fn prepare(p: &ProcessPlan, preserve_fds: u32) -> Result<(String, Vec<String>)> {
+pub struct Prepared {
+    pub path: String,
+    pub env: Vec<String>,
+    /// The seccomp listener fd, when the profile has NOTIFY rules.
+    pub notify: Option<OwnedFd>,
+    /// A filter still to load, as the very last step before execve.
+    pub pending: Option<ScmpFilterContext>,
+}
+
+/// Everything up to execve. Seccomp timing: with no_new_privs the filter
+/// is loaded last (just before execve), so it never constrains husk; its
+/// listener fd, though, must reach husk before "ready", so a NOTIFY profile
+/// is loaded right after no_new_privs. Without no_new_privs the kernel
+/// only accepts a filter from a process with CAP_SYS_ADMIN, so it is
+/// loaded before the capabilities are dropped, and the syscalls husk makes
+/// after that must be ones the profile allows.
+pub fn prepare(p: &ProcessPlan, preserve_fds: u32, seccomp: Option<&Seccomp>) -> Result<Prepared> {
+    let mut filter = match seccomp {
+        Some(s) => Some(step(
+            "compile-seccomp",
+            format!("{} rules", s.syscalls.len()),
+            || s.build(),
+        )?),
+        None => None,
+    };
+    let notify_wanted = seccomp.is_some_and(Seccomp::uses_notify);
+    let mut notify = None;
     for l in &p.rlimits {
         step(
             "set-rlimit",
@@ -37,6 +67,11 @@ pub fn prepare(p: &ProcessPlan, preserve_fds: u32) -> Result<(String, Vec<String
             || io.apply(),
         )?;
     }
+    if !p.no_new_privileges
+        && let Some(f) = filter.take()
+    {
+        notify = load_filter(&f, notify_wanted)?;
+    }
     step("drop-bounding-caps", "prctl(PR_CAPBSET_DROP)", || {
         capabilities::drop_bounding(p.caps.bounding).map(drop)
     })?;
@@ -60,6 +95,9 @@ pub fn prepare(p: &ProcessPlan, preserve_fds: u32) -> Result<(String, Vec<String
             identity::set_no_new_privs,
         )?;
     }
+    if notify_wanted && let Some(f) = filter.take() {
+        notify = load_filter(&f, true)?;
+    }
     step("chdir-cwd", format!("chdir({})", p.cwd), || {
         chdir_checked(&p.cwd)
     })?;
@@ -77,7 +115,27 @@ pub fn prepare(p: &ProcessPlan, preserve_fds: u32) -> Result<(String, Vec<String
     )?;
     // SAFETY: umask cannot fail.
     unsafe { libc::umask(p.umask) };
-    Ok((path, env))
+    Ok(Prepared {
+        path,
+        env,
+        notify,
+        pending: filter,
+    })
+}
+
+pub fn load_filter(f: &ScmpFilterContext, notify: bool) -> Result<Option<OwnedFd>> {
+    step("load-seccomp", "seccomp(SECCOMP_SET_MODE_FILTER)", || {
+        f.load()
+            .map_err(|e| Error::msg(format!("seccomp_load: {e}")))?;
+        if !notify {
+            return Ok(None);
+        }
+        let fd = f
+            .get_notify_fd()
+            .map_err(|e| Error::msg(format!("seccomp notify fd: {e}")))?;
+        // SAFETY: the listener fd is ours; libseccomp does not close it.
+        Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }))
+    })
 }
 
 pub fn chdir_checked(cwd: &str) -> Result<()> {

@@ -65,6 +65,8 @@ pub fn send(fd: &OwnedFd, kind: u8, payload: &[u8]) -> Result<()> {
     }
 }
 
+/// Child → parent: the seccomp listener fd rides along (SCM_RIGHTS).
+pub const SECCOMP: u8 = b'N';
 /// Child → parent: the terminal's master fd rides along (SCM_RIGHTS).
 pub const TERMINAL: u8 = b'T';
 

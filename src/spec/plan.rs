@@ -16,6 +16,7 @@ use crate::linux::mount_options::{self, MountOptions};
 use crate::linux::namespaces::NsKind;
 use crate::linux::process_attrs::{IoPriority, Scheduler};
 use crate::linux::rlimits::{self, Rlimit};
+use crate::linux::seccomp::Seccomp;
 
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -41,6 +42,7 @@ pub struct Plan {
     pub hooks: Hooks,
     /// The config's process as written, the base for `husk exec`.
     pub process_spec: config::Process,
+    pub seccomp: Option<Seccomp>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -152,9 +154,6 @@ fn refuse_unsupported(spec: &Spec) -> Result<()> {
         }
     }
     if let Some(l) = &spec.linux {
-        if l.seccomp.is_some() {
-            unsupported("linux.seccomp", "husk does not load seccomp filters yet")?;
-        }
         if l.intel_rdt.is_some() {
             unsupported("linux.intelRdt", "husk does not support Intel RDT")?;
         }
@@ -265,6 +264,20 @@ impl Plan {
             })?,
         };
         hooks.validate()?;
+        let seccomp = match &linux.seccomp {
+            None => None,
+            Some(v) => {
+                let s: Seccomp = serde_path_to_error::deserialize(v.clone()).map_err(|e| {
+                    let field = e.path().to_string();
+                    Error::msg(format!(
+                        "bad value for linux.seccomp.{field}: {}",
+                        e.into_inner()
+                    ))
+                })?;
+                s.validate()?;
+                Some(s)
+            }
+        };
 
         Ok(Plan {
             oci_version: spec.oci_version.clone(),
@@ -288,6 +301,7 @@ impl Plan {
             cgroup,
             hooks,
             process_spec,
+            seccomp,
         })
     }
 }

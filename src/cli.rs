@@ -130,6 +130,10 @@ pub struct CreateArgs {
     /// Pass N extra fds (3 .. 3+N-1) to the container
     #[arg(long, default_value_t = 0)]
     pub preserve_fds: u32,
+    /// Narrate each isolation step on stderr: --explain, --explain=json,
+    /// or --explain=svg FILE for a timeline picture
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "text", value_name = "MODE")]
+    pub explain: Option<String>,
     pub id: String,
 }
 

@@ -95,6 +95,7 @@ impl LogLayer {
 impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for LogLayer {
     fn enabled(&self, meta: &tracing::Metadata<'_>, _: Context<'_, S>) -> bool {
         *meta.level() <= self.max
+            || (meta.is_span() && meta.name() == "step" && crate::explain::enabled())
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
@@ -121,13 +122,20 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for LogLayer {
             return;
         };
         let us = d.start.elapsed().as_micros();
+        let field = |k: &str| {
+            d.fields
+                .extra
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.clone())
+        };
+        let name = field("step").unwrap_or_else(|| span.name().to_string());
+        crate::explain::record(&name, &field("what").unwrap_or_default(), d.start, us);
+        if *span.metadata().level() > self.max {
+            return;
+        }
         let mut extra = d.fields.extra.clone();
         extra.push(("us", us.to_string()));
-        let name = extra
-            .iter()
-            .find(|(k, _)| *k == "step")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_else(|| span.name().to_string());
         self.emit(
             span.metadata().level(),
             &format!("step {name} done"),

@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod container;
 mod error;
+mod explain;
 mod hooks;
 mod linux;
 mod logging;
@@ -28,7 +29,16 @@ fn version() -> String {
 fn main() {
     // Leaked once: clap wants a static string, and husk exits soon anyway.
     let v: &'static str = Box::leak(version().into_boxed_str());
-    let matches = cli::Cli::command().version(v).get_matches();
+    let started = std::time::Instant::now();
+    // `--explain=svg FILE` is one option with two words; clap sees one.
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(i) = args.iter().position(|a| a == "--explain=svg")
+        && i + 1 < args.len()
+    {
+        let file = args.remove(i + 1);
+        args[i] = format!("--explain=svg:{}", file.to_string_lossy()).into();
+    }
+    let matches = cli::Cli::command().version(v).get_matches_from(args);
     let cli = match cli::Cli::from_arg_matches(&matches) {
         Ok(c) => c,
         Err(e) => e.exit(),
@@ -39,6 +49,17 @@ fn main() {
         json: g.log_format == cli::LogFormat::Json,
         debug: g.debug,
     };
+    let explain = match &cli.command {
+        cli::Command::Create(a) => a.explain.as_deref(),
+        cli::Command::Run(a) => a.create.explain.as_deref(),
+        _ => None,
+    };
+    if let Some(mode) = explain
+        && let Err(e) = explain::Mode::parse(mode).and_then(|m| explain::start(m, started))
+    {
+        eprintln!("husk: {e}");
+        std::process::exit(1);
+    }
     if let Err(e) = logging::init(&log) {
         eprintln!("husk: {e}");
         std::process::exit(1);

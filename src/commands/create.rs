@@ -68,11 +68,14 @@ pub fn create(g: &Global, a: &CreateArgs, wait_for_start: bool, relay: bool) -> 
     }
     let container = Container::create(&g.root, &a.id)?;
     match setup(&container, &plan, a, wait_for_start) {
-        Ok((init, state)) => Ok(Created {
-            container,
-            state,
-            init,
-        }),
+        Ok((init, state)) => {
+            crate::explain::finish()?;
+            Ok(Created {
+                container,
+                state,
+                init,
+            })
+        }
         Err(e) => {
             // The init (if any) is already dead and reaped; the directory is
             // all that is left.

@@ -221,7 +221,18 @@ pub fn spawn(o: &SpawnOptions) -> Result<Init> {
     if need_go {
         step(
             "hand-over",
-            format!("write uid_map/gid_map of {pid}, move it into the v1 cgroups"),
+            format!(
+                "{}move {pid} into the v1 cgroups",
+                if need_maps {
+                    format!(
+                        "write {:?} to uid_map and {:?} to gid_map, ",
+                        idmap::format(&plan.uid_mappings).trim_end(),
+                        idmap::format(&plan.gid_mappings).trim_end()
+                    )
+                } else {
+                    String::new()
+                }
+            ),
             || {
                 if need_maps {
                     idmap::write(pid, "uid_map", &plan.uid_mappings)?;

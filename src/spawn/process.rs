@@ -72,9 +72,14 @@ pub fn prepare(p: &ProcessPlan, preserve_fds: u32, seccomp: Option<&Seccomp>) ->
     {
         notify = load_filter(&f, notify_wanted)?;
     }
-    step("drop-bounding-caps", "prctl(PR_CAPBSET_DROP)", || {
-        capabilities::drop_bounding(p.caps.bounding).map(drop)
-    })?;
+    let dropping = (0..=capabilities::last_cap())
+        .filter(|c| p.caps.bounding & (1 << c) == 0)
+        .count();
+    step(
+        "drop-bounding-caps",
+        format!("drop {dropping} capabilities from the bounding set (prctl PR_CAPBSET_DROP)"),
+        || capabilities::drop_bounding(p.caps.bounding).map(drop),
+    )?;
     step(
         "switch-user",
         format!("setresgid({0}), setresuid({1})", p.gid, p.uid),

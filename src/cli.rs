@@ -67,6 +67,9 @@ pub enum Command {
     Events(EventsArgs),
     /// Run a new process in a running container
     Exec(ExecArgs),
+    /// The host's view of a running container: PIDs, namespaces, cgroup,
+    /// capabilities, seccomp, id maps, mounts
+    Inspect(InspectArgs),
     /// Write a default config.json
     Spec(SpecArgs),
     /// Print what this build of husk supports (runtime-spec features)
@@ -280,4 +283,11 @@ pub struct ExecArgs {
     /// The command and its arguments
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct InspectArgs {
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub format: ListFormat,
+    pub id: String,
 }

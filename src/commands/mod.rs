@@ -5,6 +5,7 @@ mod delete;
 mod events;
 mod exec;
 mod features;
+mod inspect;
 mod kill;
 mod list;
 mod pause;
@@ -50,6 +51,7 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Ps(a) => ps::run(g, a).map(|_| 0),
         Command::Events(a) => events::run(g, a).map(|_| 0),
         Command::Exec(a) => exec::run(g, a),
+        Command::Inspect(a) => inspect::run(g, a).map(|_| 0),
         Command::Spec(a) => spec::run(g, a).map(|_| 0),
         Command::Features => features::run().map(|_| 0),
     }

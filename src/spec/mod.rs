@@ -2,7 +2,10 @@
 //! input is found here, before any kernel object exists.
 
 pub mod config;
+pub mod mounts;
+pub mod namespaces;
 pub mod plan;
+pub mod process;
 pub mod version;
 
 use std::path::Path;

@@ -6,13 +6,14 @@
 #   ./scripts/test.sh            run every stage
 #   ./scripts/test.sh fmt build  run only these stages (in pipeline order)
 #
-# Stages: deps fmt clippy rootfs build test
+# Stages: deps fmt clippy rootfs build test vm
 #   deps    install missing Debian packages; check cargo, rustfmt, clippy
 #   fmt     cargo fmt --check
 #   clippy  cargo clippy --all-targets -- -D warnings
 #   rootfs  scripts/mkrootfs.sh (bundles/busybox/rootfs, used by the tests)
 #   build   cargo build
 #   test    cargo test (unit + integration; integration tests need root)
+#   vm      scripts/vm-test.sh: the cgroup v2 suite in a qemu VM (stock kernel)
 #
 # Environment:
 #   HUSK_TEST_FILTER   a test-name filter passed to `cargo test`
@@ -26,9 +27,9 @@ set -eu
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-STAGES=(deps fmt clippy rootfs build test)
-# Planned: vm (scripts/vm-test.sh: the suite in a fresh VM, cgroup v1 and v2),
-#          e2e-podman, e2e-containerd (husk as their OCI runtime).
+STAGES=(deps fmt clippy rootfs build test vm)
+# vm: scripts/vm-test.sh boots Debian's stock kernel under qemu with pure
+#     cgroup v2 (this host is hybrid) and runs the v2 suite there.
 
 # A failure in one of these skips the rest; fmt and clippy failures do not.
 REQUIRED=(deps rootfs build)
@@ -94,6 +95,10 @@ stage_test() {
     else
         cargo test
     fi
+}
+
+stage_vm() {
+    scripts/vm-test.sh
 }
 
 # ---------------------------------------------------------------------------

@@ -937,10 +937,13 @@ fn blkio_weight_is_applied_or_refused_naming_the_file() {
     let h = Husk::new();
     let mut b = Bundle::new();
     b.set("/linux/resources/blockIO", json!({"weight": 500}));
-    let own = host_dir("blkio", "");
+    // BFQ shows its weight only in non-root cgroups: look in a fresh one.
+    let probe = host_dir("blkio", &format!("{id}-probe"));
+    std::fs::create_dir(&probe).unwrap();
     let file = ["blkio.weight", "blkio.bfq.weight"]
         .into_iter()
-        .find(|f| own.join(f).exists());
+        .find(|f| probe.join(f).exists());
+    std::fs::remove_dir(&probe).unwrap();
     let Some(file) = file else {
         eprintln!(
             "note: neither blkio.weight nor blkio.bfq.weight exists on this host: the weight cannot be checked; only that husk refuses it clearly"

@@ -32,7 +32,13 @@ pub struct Cgroup {
 
 fn write_file(dir: &Path, file: &str, value: &str) -> Result<(), (Error, Errno)> {
     let p = dir.join(file);
-    std::fs::write(&p, value).map_err(|e| {
+    // No O_CREAT: on cgroupfs a missing file would then fail with EACCES
+    // instead of ENOENT, and hide which files the kernel lacks.
+    let r = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&p)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, value.as_bytes()));
+    r.map_err(|e| {
         let errno = Errno::from_raw(e.raw_os_error().unwrap_or(0));
         (
             Error::from(e).context(format!("write {value:?} to {}", p.display())),
@@ -219,6 +225,18 @@ impl Cgroup {
                         }
                     }
                     enable_v2(&h.mount, &dir, &wanted)?;
+                    // The rest, best effort, as runc and crun do: usage
+                    // numbers (events, metrics) and later `update`s need
+                    // the controllers even without limits today.
+                    let others: Vec<&str> = h
+                        .controllers
+                        .iter()
+                        .map(String::as_str)
+                        .filter(|c| !wanted.contains(c))
+                        .collect();
+                    for c in others {
+                        let _ = enable_v2(&h.mount, &dir, &[c]);
+                    }
                 }
             }
             // Device rules come last, from apply_devices(): the init still
@@ -302,6 +320,11 @@ impl Cgroup {
     /// Write new limits to an existing cgroup (`husk update`).
     pub fn update(&self, hier: &[Hierarchy], res: &Resources) -> Result<()> {
         let targets = route(hier, res)?;
+        for (c, h) in targets.iter().filter(|(c, h)| h.v2 && *c != "devices") {
+            if let Some(d) = self.dir_of(h) {
+                enable_v2(&h.mount, &d.path, &[files::v2_name(c)])?;
+            }
+        }
         self.apply_routed(&targets, res)
     }
 
@@ -430,11 +453,19 @@ impl Cgroup {
         let _ = self.signal_all(libc::SIGKILL);
         let mut first_err = None;
         for d in &self.dirs {
-            for dir in d.created.iter().rev() {
-                if let Err(e) = rmdir_retry(dir)
-                    && first_err.is_none()
-                {
-                    first_err = Some(e);
+            let mut created = d.created.iter().rev();
+            // The container's own directory: wait for exiting tasks.
+            if let Some(leaf) = created.next()
+                && let Err(e) = rmdir_retry(leaf)
+                && first_err.is_none()
+            {
+                first_err = Some(e);
+            }
+            // Parents husk made for it go too, once empty; a sibling still
+            // in one (EBUSY) keeps it, and that is not an error.
+            for dir in created {
+                if std::fs::remove_dir(dir).is_err() {
+                    break;
                 }
             }
         }

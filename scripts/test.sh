@@ -6,7 +6,7 @@
 #   ./scripts/test.sh            run every stage
 #   ./scripts/test.sh fmt build  run only these stages (in pipeline order)
 #
-# Stages: deps fmt clippy rootfs build test vm
+# Stages: deps fmt clippy rootfs build test vm containerd podman
 #   deps    install missing Debian packages; check cargo, rustfmt, clippy
 #   fmt     cargo fmt --check
 #   clippy  cargo clippy --all-targets -- -D warnings
@@ -14,6 +14,8 @@
 #   build   cargo build
 #   test    cargo test (unit + integration; integration tests need root)
 #   vm      scripts/vm-test.sh: the cgroup v2 suite in a qemu VM (stock kernel)
+#   containerd  scripts/e2e/containerd.sh: ctr + runc v2 shim with husk, vs runc
+#   podman  scripts/e2e/podman.sh: podman + conmon with husk, vs runc
 #
 # Environment:
 #   HUSK_TEST_FILTER   a test-name filter passed to `cargo test`
@@ -27,7 +29,7 @@ set -eu
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-STAGES=(deps fmt clippy rootfs build test vm)
+STAGES=(deps fmt clippy rootfs build test vm containerd podman)
 # vm: scripts/vm-test.sh boots Debian's stock kernel under qemu with pure
 #     cgroup v2 (this host is hybrid) and runs the v2 suite there.
 
@@ -99,6 +101,17 @@ stage_test() {
 
 stage_vm() {
     scripts/vm-test.sh
+}
+
+# husk as the runtime of a private containerd (runc v2 shim) and of podman
+# (conmon), each scenario compared with runc. The debug build from the
+# build stage is enough.
+stage_containerd() {
+    HUSK_BIN="$REPO_ROOT/target/debug/husk" scripts/e2e/containerd.sh
+}
+
+stage_podman() {
+    HUSK_BIN="$REPO_ROOT/target/debug/husk" scripts/e2e/podman.sh
 }
 
 # ---------------------------------------------------------------------------

@@ -984,6 +984,8 @@ fn device_rules() -> Value {
     Value::Array(rules)
 }
 
+/// The configured rules plus the defaults husk appends after them, as
+/// runc does (mknod of anything, /dev/net/tun).
 const ALLOWED: &[&str] = &[
     "c 1:3 rwm",
     "c 1:5 rwm",
@@ -993,6 +995,9 @@ const ALLOWED: &[&str] = &[
     "c 1:7 rwm",
     "c 136:* rwm",
     "c 5:2 rwm",
+    "c *:* m",
+    "b *:* m",
+    "c 10:200 rwm",
 ];
 
 #[track_caller]

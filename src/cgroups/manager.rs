@@ -309,8 +309,10 @@ impl Cgroup {
         if res.devices.is_empty() {
             return Ok(());
         }
+        let mut devices = res.devices.clone();
+        devices.extend(super::resources::default_device_rules());
         let only = Resources {
-            devices: res.devices.clone(),
+            devices,
             ..Default::default()
         };
         let targets = route(hier, &only)?;
@@ -319,6 +321,11 @@ impl Cgroup {
 
     /// Write new limits to an existing cgroup (`husk update`).
     pub fn update(&self, hier: &[Hierarchy], res: &Resources) -> Result<()> {
+        let mut res = res.clone();
+        if !res.devices.is_empty() {
+            res.devices.extend(super::resources::default_device_rules());
+        }
+        let res = &res;
         let targets = route(hier, res)?;
         for (c, h) in targets.iter().filter(|(c, h)| h.v2 && *c != "devices") {
             if let Some(d) = self.dir_of(h) {

@@ -146,6 +146,35 @@ pub struct Rdma {
     pub hca_objects: Option<u32>,
 }
 
+/// The device rules every container gets after its own, as runc appends
+/// them: mknod of anything, and use of the standard nodes (null, zero,
+/// full, random, urandom, tty, ptmx, the pty slaves, /dev/net/tun). Without
+/// them a config that starts with "deny all" (as podman's does) could not
+/// even write to /dev/null.
+pub fn default_device_rules() -> Vec<DeviceRule> {
+    let rule = |typ: &str, major: Option<i64>, minor: Option<i64>, access: &str| DeviceRule {
+        allow: true,
+        typ: Some(typ.into()),
+        major,
+        minor,
+        access: Some(access.into()),
+    };
+    // In the order runc leaves them in devices.list.
+    vec![
+        rule("b", None, None, "m"),
+        rule("c", None, None, "m"),
+        rule("c", Some(1), Some(3), "rwm"),
+        rule("c", Some(1), Some(5), "rwm"),
+        rule("c", Some(1), Some(7), "rwm"),
+        rule("c", Some(1), Some(8), "rwm"),
+        rule("c", Some(1), Some(9), "rwm"),
+        rule("c", Some(5), Some(0), "rwm"),
+        rule("c", Some(5), Some(2), "rwm"),
+        rule("c", Some(10), Some(200), "rwm"),
+        rule("c", Some(136), None, "rwm"),
+    ]
+}
+
 /// cgroup v1 cpu.shares (2..262144) onto v2 cpu.weight (1..10000), the
 /// conversion runc, crun and the kernel documentation agree on.
 pub fn shares_to_weight(shares: u64) -> u64 {

@@ -208,6 +208,15 @@ fn make_fifo(path: &Path) -> Result<OwnedFd> {
             Errno::last(),
         ));
     }
+    // mkfifo applies the umask; the init may run as any user and must be
+    // able to open it for writing.
+    // SAFETY: NUL-terminated path.
+    if unsafe { libc::chmod(c.as_ptr(), 0o622) } < 0 {
+        return Err(Error::sys(
+            format!("chmod({}, 0622)", path.display()),
+            Errno::last(),
+        ));
+    }
     let p = path.to_string_lossy();
     mounts::openat2(libc::AT_FDCWD, &p, libc::O_PATH, 0)
         .map_err(|e| Error::sys(format!("open {p}"), e))

@@ -1,6 +1,7 @@
 //! One thin, safe wrapper per kernel concern.
 
 pub mod capabilities;
+pub mod copyup;
 pub mod devices;
 pub mod exec;
 pub mod fds;

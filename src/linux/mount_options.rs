@@ -27,6 +27,8 @@ pub struct MountOptions {
     pub attr_clr: u64,
     /// Everything else is filesystem data (`mode=755`, `size=64k`, …).
     pub data: Vec<String>,
+    /// runc's `tmpcopyup`: fill a new tmpfs with what was under it.
+    pub tmpcopyup: bool,
 }
 
 impl MountOptions {
@@ -132,11 +134,15 @@ pub fn known_names() -> Vec<&'static str> {
 
 /// Options husk knows and refuses, rather than passing them to the
 /// filesystem as data where they would fail obscurely or do nothing.
-const UNSUPPORTED: &[&str] = &["idmap", "ridmap", "tmpcopyup"];
+const UNSUPPORTED: &[&str] = &["idmap", "ridmap"];
 
 pub fn parse(options: &[String]) -> Result<MountOptions> {
     let mut o = MountOptions::default();
     for opt in options {
+        if opt == "tmpcopyup" {
+            o.tmpcopyup = true;
+            continue;
+        }
         if UNSUPPORTED.contains(&opt.as_str()) {
             return Err(Error::msg(format!(
                 "mount option {opt:?} is not supported by husk yet"

@@ -9,6 +9,7 @@ use nix::errno::Errno;
 
 use crate::cgroups::manager::Cgroup;
 use crate::error::{Context, Error, Result};
+use crate::linux::copyup;
 use crate::linux::mount_options::{MOUNT_ATTR_RDONLY, flag_names};
 use crate::linux::mounts::{self, fd_path, mount, open_in_root};
 use crate::spec::plan::{MountKind, MountPlan};
@@ -109,14 +110,49 @@ pub fn mount_one(
         MountKind::Cgroup => mount_cgroupfs(root, rootfs, m, &target, &shown, own_cgroup)?,
         MountKind::Proc | MountKind::Other => {
             let data = m.opts.data_string();
+            // tmpcopyup: keep a handle on what the mount will cover, and
+            // mount writable until the copy is in.
+            let under = if m.opts.tmpcopyup {
+                Some(
+                    mounts::openat2(
+                        target.as_raw_fd(),
+                        ".",
+                        libc::O_RDONLY | libc::O_DIRECTORY,
+                        0,
+                    )
+                    .map_err(|e| Error::sys(format!("open {shown}"), e))?,
+                )
+            } else {
+                None
+            };
+            let mflags = if under.is_some() {
+                flags & !libc::MS_RDONLY
+            } else {
+                flags
+            };
             mount(
                 Some(&m.source),
                 &tpath,
                 Some(&m.typ),
-                flags,
+                mflags,
                 Some(&data),
                 &shown,
             )?;
+            if let Some(src) = under {
+                let fresh = reopen(root, m, &shown)?;
+                let dst = mounts::openat2(
+                    fresh.as_raw_fd(),
+                    ".",
+                    libc::O_RDONLY | libc::O_DIRECTORY,
+                    0,
+                )
+                .map_err(|e| Error::sys(format!("open {shown}"), e))?;
+                copyup::copy_tree(&src, &dst)
+                    .map_err(|e| e.context(format!("tmpcopyup into {shown}")))?;
+                if flags & libc::MS_RDONLY != 0 {
+                    mounts::mount_setattr(fresh.as_raw_fd(), false, MOUNT_ATTR_RDONLY, 0, &shown)?;
+                }
+            }
         }
     }
     if !m.opts.propagation.is_empty() || m.opts.has_recursive_attrs() {

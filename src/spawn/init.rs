@@ -135,7 +135,11 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
     if fresh_dev {
         step(
             "create-default-devices",
-            "mknod null zero full random urandom tty",
+            if in_userns {
+                "bind the host's null zero full random urandom tty (no mknod in a user namespace)"
+            } else {
+                "mknod null zero full random urandom tty"
+            },
             || {
                 devices::default_devices()
                     .iter()

@@ -73,6 +73,16 @@ impl Hierarchy {
 
 /// The hierarchies of this host, from mountinfo and /proc/self/cgroup.
 pub fn hierarchies() -> Result<Vec<Hierarchy>> {
+    let all = mounted_hierarchies()?;
+    // cgroup2 mounted over /sys/fs/cgroup hides whatever v1 mounts were
+    // below it (they stay in mountinfo): only the visible one counts.
+    if detect()? == Mode::Unified {
+        return Ok(all.into_iter().filter(|h| h.v2 && h.mount == Path::new(ROOT)).collect());
+    }
+    Ok(all)
+}
+
+fn mounted_hierarchies() -> Result<Vec<Hierarchy>> {
     let mountinfo =
         std::fs::read_to_string("/proc/self/mountinfo").context("read /proc/self/mountinfo")?;
     let own = std::fs::read_to_string("/proc/self/cgroup").context("read /proc/self/cgroup")?;

@@ -9,48 +9,12 @@
 # Uses bundles/demos/memory (its README.md explains the config). Needs root
 # (re-runs itself with sudo) and cargo, or HUSK_BIN=/path/to/husk.
 set -eu
-# shellcheck source=scripts/lib.sh
-. "$(dirname "$0")/lib.sh"
+# shellcheck source=scripts/demo-lib.sh
+. "$(dirname "$0")/demo-lib.sh"
 
-reexec_as_root "$0" "$@"
-cd "$REPO_ROOT"
-
-heading() { printf '\n=== %s ===\n' "$*"; }
-[ -t 1 ] && heading() { printf '\n\033[1m=== %s ===\033[0m\n' "$*"; }
-note() { printf '    %s\n' "$*"; }
-
-# ---------------------------------------------------------------------------
-heading "Setup: husk (release build) and the busybox rootfs"
-have jq || apt_install_missing jq
-if [ -n "${HUSK_BIN:-}" ]; then
-    husk=$HUSK_BIN
-else
-    husk=$REPO_ROOT/target/release/husk
-    if [ ! -x "$husk" ] || [ -n "$(find src build.rs Cargo.toml Cargo.lock -newer "$husk" 2>/dev/null | head -n 1)" ]; then
-        have cargo || die "cargo is needed to build husk (https://rustup.rs), or set HUSK_BIN"
-        cargo build --release
-        chown_back_to_invoker target
-    fi
-fi
-[ -x "$husk" ] || die "no husk binary at $husk"
-scripts/mkrootfs.sh
-bundle=$REPO_ROOT/bundles/demos/memory
-note "husk:   $husk"
+demo_setup memory
 note "bundle: $bundle (root.path ../../busybox/rootfs)"
-
-state=""
-id="demo-memory-$$"
-cleanup() {
-    local rc=$?
-    if [ -n "$state" ]; then
-        "$husk" --root "$state" delete --force "$id" >/dev/null 2>&1 || true
-        rm -rf "$state"
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-state=$(mktemp -d /tmp/husk-demo-memory.XXXXXX)
+demo_tmp memory
 
 # ---------------------------------------------------------------------------
 heading "1. What the config asks for"
@@ -65,9 +29,7 @@ note "(/dev/zero has no newline: tail keeps its one endless 'line' in memory)"
 # ---------------------------------------------------------------------------
 heading "2. husk run: the container allocates until the kernel kills it"
 note "\$ husk run --keep --bundle bundles/demos/memory $id"
-rc=0
-"$husk" --root "$state" run --keep --bundle "$bundle" "$id" </dev/null >"$state/out" 2>&1 || rc=$?
-sed 's/^/    | /' "$state/out"
+show_run "$id" "$bundle" --keep
 note "husk run exited with $rc"
 if [ "$rc" = 137 ]; then
     note "137 = 128 + 9: the process died of SIGKILL, sent by the kernel's OOM killer."
@@ -107,7 +69,7 @@ fi
 # ---------------------------------------------------------------------------
 heading "4. Clean up"
 note "\$ husk delete $id   (removes the state and the cgroup)"
-"$husk" --root "$state" delete "$id"
+hk delete "$id"
 if [ -d "$cg" ]; then
     note "(cgroup $cg is still there!)"
 else

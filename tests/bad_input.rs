@@ -5,49 +5,20 @@ mod common;
 // mount. create and run take different paths through husk (run does not
 // wait for start), so each config case is tried with both.
 
-use std::fs::File;
 use std::os::unix::fs::MetadataExt;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
+use std::time::Duration;
 
 use common::*;
 use serde_json::{Value, json};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Run `c` with stdout and stderr going to files (a container inherits
-/// husk's stdio; a pipe it held would keep us waiting), failing the test
-/// if husk does not return within TIMEOUT.
-fn run_cmd(mut c: Command) -> Output {
-    let tmp = tempfile::tempdir().unwrap();
-    let (out, err) = (tmp.path().join("stdout"), tmp.path().join("stderr"));
-    c.stdin(Stdio::null())
-        .stdout(File::create(&out).unwrap())
-        .stderr(File::create(&err).unwrap());
-    let mut child = c.spawn().expect("spawn husk");
-    let deadline = Instant::now() + TIMEOUT;
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("husk {c:?} did not finish within {TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    Output {
-        status,
-        stdout: std::fs::read(&out).unwrap(),
-        stderr: std::fs::read(&err).unwrap(),
-    }
-}
-
+/// `husk ARGS` with stdout and stderr going to files (a container
+/// inherits husk's stdio; a pipe it held would keep us waiting), failing
+/// the test if husk does not return within TIMEOUT.
 fn husk(h: &Husk, args: &[&str]) -> Output {
-    let mut c = h.command();
-    c.args(args);
-    run_cmd(c)
+    h.timed(args, Stdin::Null, Out::Temp, TIMEOUT)
 }
 
 /// Processes that belong to this bundle: a husk (or an init not yet
@@ -55,7 +26,7 @@ fn husk(h: &Husk, args: &[&str]) -> Output {
 /// process whose root directory is the bundle's rootfs. (/proc/PID/root
 /// reads as "/" for a pivoted process, so the root is compared by inode.)
 fn bundle_processes(b: &Bundle) -> Vec<(i32, String)> {
-    let needle = b.path().to_str().unwrap().as_bytes();
+    let needle = b.arg().as_bytes();
     let root = std::fs::metadata(b.rootfs()).ok();
     let me = std::process::id() as i32;
     let mut found = Vec::new();
@@ -80,43 +51,6 @@ fn bundle_processes(b: &Bundle) -> Vec<(i32, String)> {
     found
 }
 
-/// Directories named `name` in any cgroup hierarchy on the host (a few
-/// levels deep: husk puts a container's cgroup under its own).
-fn cgroup_dirs_named(name: &str) -> Vec<std::path::PathBuf> {
-    let mut mounts = Vec::new();
-    for l in std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap()
-        .lines()
-    {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        let Some(dash) = f.iter().position(|x| *x == "-") else {
-            continue;
-        };
-        if matches!(f.get(dash + 1), Some(&"cgroup") | Some(&"cgroup2")) {
-            mounts.push(std::path::PathBuf::from(f[4]));
-        }
-    }
-    let mut found = Vec::new();
-    let mut todo: Vec<(std::path::PathBuf, usize)> = mounts.into_iter().map(|m| (m, 0)).collect();
-    while let Some((dir, depth)) = todo.pop() {
-        let Ok(rd) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            if !e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-                continue;
-            }
-            if e.file_name().to_str() == Some(name) {
-                found.push(e.path());
-            }
-            if depth < 5 {
-                todo.push((e.path(), depth + 1));
-            }
-        }
-    }
-    found
-}
-
 /// Nothing of container `id` (bundle `b`) is left on the host.
 #[track_caller]
 fn assert_nothing_left(h: &Husk, b: &Bundle, id: &str) {
@@ -124,7 +58,7 @@ fn assert_nothing_left(h: &Husk, b: &Bundle, id: &str) {
     assert!(!dir.exists(), "{} was left behind", dir.display());
     let procs = bundle_processes(b);
     assert!(procs.is_empty(), "processes left behind: {procs:?}");
-    let mounts = host_mounts_mentioning(b.path().to_str().unwrap());
+    let mounts = host_mounts_mentioning(b.arg());
     assert!(mounts.is_empty(), "mounts left behind: {mounts:?}");
     let cg = cgroup_dirs_named(id);
     assert!(cg.is_empty(), "cgroups left behind: {cg:?}");
@@ -145,7 +79,7 @@ fn refused(h: &Husk, b: &Bundle, words: &[&str]) -> String {
             &[
                 cmd,
                 "--bundle",
-                b.path().to_str().unwrap(),
+                b.arg(),
                 "--pid-file",
                 pid_file.to_str().unwrap(),
                 &id,
@@ -193,7 +127,7 @@ fn runs_fine(b: &mut Bundle) {
     b.sh("echo ok");
     b.write();
     let id = unique_id("good");
-    let o = husk(&h, &["run", "--bundle", b.path().to_str().unwrap(), &id]);
+    let o = husk(&h, &["run", "--bundle", b.arg(), &id]);
     assert_eq!(ok(&o), "ok\n");
     assert_nothing_left(&h, b, &id);
 }
@@ -409,7 +343,7 @@ fn terminal_without_console_socket_is_refused() {
     for args in [vec!["create"], vec!["run", "--detach"]] {
         let id = unique_id("tty");
         let mut full = args.clone();
-        full.extend(["--bundle", b.path().to_str().unwrap(), &id]);
+        full.extend(["--bundle", b.arg(), &id]);
         let e = fails(&husk(&h, &full));
         assert!(
             e.contains("process.terminal") && e.contains("--console-socket"),
@@ -616,24 +550,29 @@ fn program_does_not_exist() {
     });
 }
 
-#[test]
-fn exec_that_fails_after_the_lookup() {
-    // Executable and a regular file, so the lookup passes; execve fails
-    // with ENOEXEC only when the program is started.
-    let h = Husk::new();
+/// A bundle whose program, /not-a-program, is executable and a regular
+/// file, so the lookup passes; execve fails with ENOEXEC only when the
+/// program is started.
+fn not_a_program_bundle() -> Bundle {
     let b = bundle_with(|b| {
         b.args(&["/not-a-program"]);
     });
     let prog = b.rootfs().join("not-a-program");
     std::fs::write(&prog, [0u8, 1, 2, 3, 0xff, 0xfe]).unwrap();
     std::fs::set_permissions(&prog, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    b
+}
+
+#[test]
+fn exec_that_fails_after_the_lookup() {
+    // Executable and a regular file, so the lookup passes; execve fails
+    // with ENOEXEC only when the program is started.
+    let h = Husk::new();
+    let b = not_a_program_bundle();
 
     // run: fails and cleans up.
     let id = unique_id("noexec");
-    let e = fails(&husk(
-        &h,
-        &["run", "--bundle", b.path().to_str().unwrap(), &id],
-    ));
+    let e = fails(&husk(&h, &["run", "--bundle", b.arg(), &id]));
     assert!(e.contains("/not-a-program"), "{e}");
     assert!(e.contains("ENOEXEC"), "{e}");
     assert_nothing_left(&h, &b, &id);
@@ -641,14 +580,10 @@ fn exec_that_fails_after_the_lookup() {
     // create succeeds (the program is only exec'd by start); start reports
     // the error, and the container is stopped.
     let id = unique_id("noexec");
-    ok(&husk(
-        &h,
-        &["create", "--bundle", b.path().to_str().unwrap(), &id],
-    ));
+    ok(&husk(&h, &["create", "--bundle", b.arg(), &id]));
     let e = fails(&husk(&h, &["start", &id]));
     assert!(e.contains("ENOEXEC"), "{e}");
-    let st: Value = serde_json::from_str(&ok(&husk(&h, &["state", &id]))).unwrap();
-    assert_eq!(st["status"], "stopped");
+    assert_eq!(h.status(&id), "stopped");
     ok(&husk(&h, &["delete", &id]));
     assert_nothing_left(&h, &b, &id);
 }
@@ -659,12 +594,7 @@ fn failed_run_leaves_no_pid_file() {
     // and the container is removed, the file must not be left naming a
     // process that is gone.
     let h = Husk::new();
-    let b = bundle_with(|b| {
-        b.args(&["/not-a-program"]);
-    });
-    let prog = b.rootfs().join("not-a-program");
-    std::fs::write(&prog, [0u8, 1, 2, 3, 0xff, 0xfe]).unwrap();
-    std::fs::set_permissions(&prog, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let b = not_a_program_bundle();
     for detach in [false, true] {
         let id = unique_id("noexec-pid");
         let pid_file = b.path().join(format!("{id}.pid"));
@@ -676,7 +606,7 @@ fn failed_run_leaves_no_pid_file() {
             "--pid-file",
             pid_file.to_str().unwrap(),
             "--bundle",
-            b.path().to_str().unwrap(),
+            b.arg(),
             &id,
         ]);
         let e = fails(&husk(&h, &args));
@@ -699,18 +629,8 @@ fn bad_signals_are_refused_and_the_container_keeps_running() {
     let h = Husk::new();
     let mut b = Bundle::new();
     b.sh("while :; do sleep 0.1; done");
-    b.write();
     let id = unique_id("badsig");
-    ok(&husk(
-        &h,
-        &[
-            "run",
-            "--detach",
-            "--bundle",
-            b.path().to_str().unwrap(),
-            &id,
-        ],
-    ));
+    h.run_detached(&b, &id);
     for sig in ["SIGFOO", "0", "999", "KILLME", "SIG", ""] {
         for all in [false, true] {
             let mut args = vec!["kill"];
@@ -725,8 +645,7 @@ fn bad_signals_are_refused_and_the_container_keeps_running() {
     }
     // Still there and running after all of that.
     std::thread::sleep(Duration::from_millis(100));
-    let st: Value = serde_json::from_str(&ok(&husk(&h, &["state", &id]))).unwrap();
-    assert_eq!(st["status"], "running");
+    assert_eq!(h.status(&id), "running");
     ok(&husk(&h, &["delete", "--force", &id]));
     assert_nothing_left(&h, &b, &id);
 }
@@ -758,7 +677,7 @@ fn invalid_container_ids() {
     let outside = h.root.path().parent().unwrap().join(&escape);
     let dotdot_escape = format!("../{escape}");
     let long = "a".repeat(1025);
-    let bundle = b.path().to_str().unwrap();
+    let bundle = b.arg();
     for id in [
         "a/b",
         "..",
@@ -803,17 +722,14 @@ fn long_ids() {
     // The longest name a directory entry can have works.
     let mut id = unique_id("long");
     id.push_str(&"i".repeat(255 - id.len()));
-    let o = husk(&h, &["run", "--bundle", b.path().to_str().unwrap(), &id]);
+    let o = husk(&h, &["run", "--bundle", b.arg(), &id]);
     assert_eq!(ok(&o), "ok\n");
     assert_nothing_left(&h, &b, &id);
     // Longer IDs pass the ID check (as in runc) but no filesystem takes
     // them as a directory name: they must fail cleanly.
     let mut id = unique_id("longer");
     id.push_str(&"i".repeat(1024 - id.len()));
-    let e = fails(&husk(
-        &h,
-        &["run", "--bundle", b.path().to_str().unwrap(), &id],
-    ));
+    let e = fails(&husk(&h, &["run", "--bundle", b.arg(), &id]));
     assert!(e.contains("ENAMETOOLONG"), "{e}");
     assert_nothing_left(&h, &b, &id);
     assert_eq!(std::fs::read_dir(h.root.path()).unwrap().count(), 0);

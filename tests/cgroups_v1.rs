@@ -10,11 +10,11 @@ mod common;
 // test process's own cgroup subtree; a guard removes whatever a failing test
 // (or a husk bug) leaves behind.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::PathBuf;
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -28,61 +28,13 @@ const MIB: i64 = 1 << 20;
 // ---------------------------------------------------------------------------
 // Running husk.
 
-/// Run `c` with stdout appended to `out` (a temp file if None), stderr to a
-/// temp file and stdin from `input` (empty if None). Files, not pipes: the
-/// container inherits husk's stdio and would keep a pipe open.
-fn run_cmd(mut c: Command, out: Option<&Path>, input: Option<&[u8]>) -> Output {
-    let tmp = tempfile::tempdir().unwrap();
-    let out_path = out
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| tmp.path().join("stdout"));
-    let err_path = tmp.path().join("stderr");
-    let in_path = tmp.path().join("stdin");
-    std::fs::write(&in_path, input.unwrap_or_default()).unwrap();
-    let out_file = File::options()
-        .create(true)
-        .append(true)
-        .open(&out_path)
-        .unwrap();
-    let skip = out_file.metadata().unwrap().len() as usize;
-    c.stdin(File::open(&in_path).unwrap())
-        .stdout(out_file)
-        .stderr(File::create(&err_path).unwrap());
-    let mut child = c.spawn().expect("spawn husk");
-    let deadline = Instant::now() + TIMEOUT;
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{c:?} did not finish within {TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let all = std::fs::read(&out_path).unwrap();
-    Output {
-        status,
-        stdout: all.get(skip..).unwrap_or_default().to_vec(),
-        stderr: std::fs::read(&err_path).unwrap(),
-    }
-}
-
+/// `husk ARGS` with a time limit; stdin an empty file.
 fn husk(h: &Husk, args: &[&str]) -> Output {
-    let mut c = h.command();
-    c.args(args);
-    run_cmd(c, None, None)
+    husk_stdin(h, args, "")
 }
 
 fn husk_stdin(h: &Husk, args: &[&str], input: &str) -> Output {
-    let mut c = h.command();
-    c.args(args);
-    run_cmd(c, None, Some(input.as_bytes()))
-}
-
-fn bundle_arg(b: &Bundle) -> &str {
-    b.path().to_str().unwrap()
+    h.timed(args, Stdin::File(input.as_bytes()), Out::Temp, TIMEOUT)
 }
 
 /// Where the container's stdout goes.
@@ -94,21 +46,23 @@ fn out_text(b: &Bundle) -> String {
     std::fs::read_to_string(out_file(b)).unwrap_or_default()
 }
 
-fn create(h: &Husk, b: &Bundle, id: &str) -> Output {
+/// `husk ARGS`, the container's (inherited) stdout appended to
+/// [`out_file`].
+fn husk_out(h: &Husk, b: &Bundle, args: &[&str]) -> Output {
     b.write();
-    let mut c = h.command();
-    c.args(["create", "--bundle", bundle_arg(b), id]);
-    run_cmd(c, Some(&out_file(b)), None)
+    h.timed(args, Stdin::File(b""), Out::Append(&out_file(b)), TIMEOUT)
+}
+
+fn create(h: &Husk, b: &Bundle, id: &str) -> Output {
+    husk_out(h, b, &["create", "--bundle", b.arg(), id])
 }
 
 /// `husk run` in the foreground, with `extra` flags (e.g. --keep).
 fn run_fg(h: &Husk, b: &Bundle, id: &str, extra: &[&str]) -> Output {
-    b.write();
-    let mut c = h.command();
-    c.arg("run")
-        .args(extra)
-        .args(["--bundle", bundle_arg(b), id]);
-    run_cmd(c, Some(&out_file(b)), None)
+    let mut args = vec!["run"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--bundle", b.arg(), id]);
+    husk_out(h, b, &args)
 }
 
 /// create + start: the container runs in the background.
@@ -117,36 +71,13 @@ fn start_bg(h: &Husk, b: &Bundle, id: &str) {
     ok(&husk(h, &["start", id]));
 }
 
-fn state(h: &Husk, id: &str) -> Value {
-    let o = husk(h, &["state", id]);
-    let text = ok(&o);
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("state {id}: {e}: {text:?}"))
-}
-
-fn status(h: &Husk, id: &str) -> String {
-    state(h, id)["status"].as_str().unwrap().to_string()
-}
-
-fn init_pid(h: &Husk, id: &str) -> i32 {
-    state(h, id)["pid"].as_i64().unwrap() as i32
-}
-
-/// Poll `cond` for up to 15 s.
+/// Start the created container and wait for it to stop; returns its
+/// output.
 #[track_caller]
-fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < deadline {
-        if cond() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("timed out waiting for {what}");
-}
-
-#[track_caller]
-fn wait_status(h: &Husk, id: &str, want: &str) {
-    wait_for(&format!("{id} to be {want}"), || status(h, id) == want);
+fn start_to_the_end(h: &Husk, b: &Bundle, id: &str) -> String {
+    ok(&husk(h, &["start", id]));
+    h.wait_status(id, "stopped");
+    out_text(b)
 }
 
 /// Wait until the container's stdout has a line equal to `line`.
@@ -157,114 +88,8 @@ fn wait_line(b: &Bundle, line: &str) {
     });
 }
 
-/// `husk state ID` says it does not exist and --root has nothing for it.
-#[track_caller]
-fn assert_no_container(h: &Husk, id: &str) {
-    let e = fails(&husk(h, &["state", id]));
-    assert!(e.contains("container does not exist"), "state {id}: {e}");
-    let dir = h.root.path().join(id);
-    assert!(!dir.exists(), "{} is still there", dir.display());
-}
-
-/// "key=value" lines of the container's output.
-fn kv(out: &str) -> BTreeMap<String, String> {
-    out.lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect()
-}
-
-fn read(p: impl AsRef<Path>) -> String {
-    let p = p.as_ref();
-    std::fs::read_to_string(p)
-        .unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
-        .trim()
-        .to_string()
-}
-
-fn pids_in(p: impl AsRef<Path>) -> BTreeSet<i32> {
-    read(p)
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .collect()
-}
-
 // ---------------------------------------------------------------------------
 // The host's hierarchies, found independently of husk.
-
-#[derive(Debug, Clone)]
-struct Hier {
-    /// The directory name under /sys/fs/cgroup ("memory", "systemd",
-    /// "unified").
-    name: String,
-    mount: PathBuf,
-    v2: bool,
-    /// The controller field of this hierarchy's /proc/self/cgroup line
-    /// ("memory", "name=systemd", "" for v2).
-    key: String,
-    /// This test process's own cgroup in it ("/" or "/a/b").
-    own: String,
-}
-
-impl Hier {
-    /// Host directory of a container cgroup at `rel` (relative path).
-    fn dir(&self, rel: &str) -> PathBuf {
-        PathBuf::from(format!(
-            "{}{}/{}",
-            self.mount.display(),
-            self.own.trim_end_matches('/'),
-            rel
-        ))
-    }
-}
-
-fn hierarchies() -> Vec<Hier> {
-    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let cg = std::fs::read_to_string("/proc/self/cgroup").unwrap();
-    let mut out = Vec::new();
-    for line in mi.lines() {
-        let Some((l, r)) = line.split_once(" - ") else {
-            continue;
-        };
-        let Some(mp) = l.split(' ').nth(4) else {
-            continue;
-        };
-        let Some(name) = mp.strip_prefix("/sys/fs/cgroup/") else {
-            continue;
-        };
-        if name.contains('/') {
-            continue;
-        }
-        let mut rf = r.split(' ');
-        let fstype = rf.next().unwrap_or("");
-        let _source = rf.next();
-        let opts: Vec<&str> = rf.next().unwrap_or("").split(',').collect();
-        let v2 = match fstype {
-            "cgroup2" => true,
-            "cgroup" => false,
-            _ => continue,
-        };
-        let found = cg.lines().find_map(|l| {
-            let mut f = l.splitn(3, ':');
-            let (_, ctrl, path) = (f.next()?, f.next()?, f.next()?);
-            let matches = if v2 {
-                ctrl.is_empty()
-            } else {
-                !ctrl.is_empty() && ctrl.split(',').all(|c| opts.contains(&c))
-            };
-            matches.then(|| (ctrl.to_string(), path.to_string()))
-        });
-        let (key, own) = found.unwrap_or_else(|| panic!("no /proc/self/cgroup line for {mp}"));
-        out.push(Hier {
-            name: name.to_string(),
-            mount: PathBuf::from(mp),
-            v2,
-            key,
-            own,
-        });
-    }
-    out
-}
 
 fn hier(name: &str) -> Hier {
     hierarchies()
@@ -287,6 +112,33 @@ fn hybrid_host() -> bool {
         eprintln!("note: not a hybrid cgroup host (v1 memory + /sys/fs/cgroup/unified); skipped");
     }
     ok
+}
+
+/// On a hybrid host: a container ID with the prefix, a guard for its
+/// cgroup, husk and a bundle, in the order they must be dropped in reverse
+/// (husk's own delete --force before the guard). Elsewhere None: the test
+/// says so and passes.
+fn hybrid_test(prefix: &str) -> Option<(String, CgGuard, Husk, Bundle)> {
+    if !hybrid_host() {
+        return None;
+    }
+    let id = unique_id(prefix);
+    let g = CgGuard::new(&[&id]);
+    Some((id, g, Husk::new(), Bundle::new()))
+}
+
+/// As [`hybrid_test`], with a relative cgroupsPath two levels deep,
+/// `husk-test-<unique>/<leaf>`, and its top directory (both guarded too)
+/// instead of a bundle.
+fn nested_test(prefix: &str, leaf: &str) -> Option<(String, String, String, CgGuard, Husk)> {
+    if !hybrid_host() {
+        return None;
+    }
+    let id = unique_id(prefix);
+    let top = format!("husk-test-{}", unique_id(prefix));
+    let rel = format!("{top}/{leaf}");
+    let g = CgGuard::new(&[&rel, &top, &id]);
+    Some((id, top, rel, g, Husk::new()))
 }
 
 /// Every cgroup directory of `rel` is gone, in every hierarchy.
@@ -348,66 +200,19 @@ impl Drop for CgGuard {
     }
 }
 
-/// A process, identified by PID and start time.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Proc {
-    pid: i32,
-    start: u64,
-}
-
-fn proc_stat(pid: i32) -> Option<(char, u64)> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &text[text.rfind(')')? + 1..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    Some((f.first()?.chars().next()?, f.get(19)?.parse().ok()?))
-}
-
-impl Proc {
-    fn of(pid: i32) -> Option<Proc> {
-        proc_stat(pid).map(|(_, start)| Proc { pid, start })
-    }
-
-    fn alive(&self) -> bool {
-        matches!(proc_stat(self.pid), Some((s, t)) if t == self.start && s != 'Z' && s != 'X')
-    }
-}
-
-/// Kills (by PID and start time) whatever of `procs` is still alive when
-/// dropped, so a husk bug does not leave the test's processes running.
-struct ProcGuard(Vec<Proc>);
-
-impl Drop for ProcGuard {
-    fn drop(&mut self) {
-        for p in &self.0 {
-            if p.alive() {
-                // SAFETY: kill(2); the process is one this test started.
-                unsafe { libc::kill(p.pid, libc::SIGKILL) };
-            }
-        }
-    }
-}
-
-fn without_pid_namespace(b: &mut Bundle) {
-    b.config["linux"]["namespaces"]
-        .as_array_mut()
-        .unwrap()
-        .retain(|n| n["type"] != "pid");
-}
-
-/// Create the container (resources already in `b`), compare each
-/// `(file under /sys/fs/cgroup, value)` with the host's file, then start it
-/// and let it print the same files from the inside (followed by `extra`'s
-/// output) and compare again. Deletes the container and checks that no
-/// cgroup directory is left. Returns the container's output.
+/// Let the container print each of `want`'s `(file under /sys/fs/cgroup,
+/// value)` as "file=value" (followed by `extra`'s output), create it (its
+/// resources already in `b`), and compare each file with the host's at
+/// `rel`.
 #[track_caller]
-fn check_files(
+fn create_checking_host(
     h: &Husk,
     b: &mut Bundle,
     id: &str,
     rel: &str,
     want: &[(&str, String)],
     extra: &str,
-) -> String {
+) {
     let mut script = String::new();
     for (f, _) in want {
         script.push_str(&format!("echo \"{f}=$(cat /sys/fs/cgroup/{f})\"; "));
@@ -418,19 +223,40 @@ fn check_files(
     for (f, v) in want {
         let (ctrl, file) = f.split_once('/').unwrap();
         let p = host_dir(ctrl, rel).join(file);
-        assert_eq!(read(&p), *v, "host {}", p.display());
+        assert_eq!(read_trim(&p), *v, "host {}", p.display());
     }
-    ok(&husk(h, &["start", id]));
-    wait_status(h, id, "stopped");
-    let out = out_text(b);
-    let got = kv(&out);
+}
+
+/// Start the container made by [`create_checking_host`], let it run to
+/// the end and compare what it printed of each file; returns its output.
+#[track_caller]
+fn start_checking_inside(h: &Husk, b: &Bundle, id: &str, want: &[(&str, String)]) -> String {
+    let out = start_to_the_end(h, b, id);
+    let got = kv_trimmed(&out);
     for (f, v) in want {
         assert_eq!(
-            got.get(*f).map(String::as_str),
+            value(&got, f),
             Some(v.as_str()),
             "inside /sys/fs/cgroup/{f}; output:\n{out}"
         );
     }
+    out
+}
+
+/// [`create_checking_host`] and [`start_checking_inside`], then delete the
+/// container and check that no cgroup directory is left. Returns the
+/// container's output.
+#[track_caller]
+fn check_files(
+    h: &Husk,
+    b: &mut Bundle,
+    id: &str,
+    rel: &str,
+    want: &[(&str, String)],
+    extra: &str,
+) -> String {
+    create_checking_host(h, b, id, rel, want, extra);
+    let out = start_checking_inside(h, b, id, want);
     ok(&husk(h, &["delete", id]));
     assert_no_cgroup(rel);
     assert_no_container(h, id);
@@ -458,17 +284,13 @@ fn has_memsw() -> bool {
 
 #[test]
 fn default_path_is_own_cgroup_plus_id_in_every_hierarchy() {
-    if !hybrid_host() {
+    let Some((id, _g, h, mut b)) = hybrid_test("cg-default") else {
         return;
-    }
-    let id = unique_id("cg-default");
-    let _g = CgGuard::new(&[&id]);
-    let h = Husk::new();
-    let mut b = Bundle::new();
+    };
     b.sh("cat /proc/self/cgroup");
     ok(&create(&h, &b, &id));
-    let pid = init_pid(&h, &id);
-    let proc_cg = read(format!("/proc/{pid}/cgroup"));
+    let pid = h.pid(&id);
+    let proc_cg = read_trim(format!("/proc/{pid}/cgroup"));
     let hs = hierarchies();
     let names: BTreeSet<&str> = hs.iter().map(|h| h.name.as_str()).collect();
     for want in [
@@ -495,10 +317,8 @@ fn default_path_is_own_cgroup_plus_id_in_every_hierarchy() {
             hr.name
         );
     }
-    ok(&husk(&h, &["start", &id]));
-    wait_status(&h, &id, "stopped");
-    let out = out_text(&b);
-    let host_lines = read("/proc/self/cgroup").lines().count();
+    let out = start_to_the_end(&h, &b, &id);
+    let host_lines = read_trim("/proc/self/cgroup").lines().count();
     assert_eq!(out.lines().count(), host_lines, "inside:\n{out}");
     for l in out.lines() {
         assert!(l.ends_with(":/"), "inside /proc/self/cgroup: {l}\n{out}");
@@ -509,19 +329,14 @@ fn default_path_is_own_cgroup_plus_id_in_every_hierarchy() {
 
 #[test]
 fn relative_cgroups_path_lands_under_own_cgroup() {
-    if !hybrid_host() {
+    let Some((id, top, rel, _g, h)) = nested_test("cg-rel", "inner") else {
         return;
-    }
-    let id = unique_id("cg-rel");
-    let top = format!("husk-test-{}", unique_id("rel"));
-    let rel = format!("{top}/inner");
-    let _g = CgGuard::new(&[&rel, &top, &id]);
-    let h = Husk::new();
+    };
     let mut b = Bundle::new();
     b.set("/linux/cgroupsPath", json!(rel));
     b.sh("cat /proc/self/cgroup; echo procs; cat /sys/fs/cgroup/pids/cgroup.procs");
     ok(&create(&h, &b, &id));
-    let pid = init_pid(&h, &id);
+    let pid = h.pid(&id);
     for hr in hierarchies() {
         let dir = hr.dir(&rel);
         assert!(
@@ -535,9 +350,7 @@ fn relative_cgroups_path_lands_under_own_cgroup() {
             hr.dir(&id).display()
         );
     }
-    ok(&husk(&h, &["start", &id]));
-    wait_status(&h, &id, "stopped");
-    let out = out_text(&b);
+    let out = start_to_the_end(&h, &b, &id);
     let (cg, procs) = out.split_once("procs\n").expect("container output");
     assert!(!cg.is_empty());
     for l in cg.lines() {
@@ -557,13 +370,9 @@ fn relative_cgroups_path_lands_under_own_cgroup() {
 
 #[test]
 fn memory_limits_reach_their_v1_files() {
-    if !hybrid_host() {
+    let Some((id, _g, h, mut b)) = hybrid_test("cg-mem") else {
         return;
-    }
-    let id = unique_id("cg-mem");
-    let _g = CgGuard::new(&[&id]);
-    let h = Husk::new();
-    let mut b = Bundle::new();
+    };
     let mut mem = json!({
         "limit": 64 * MIB,
         "reservation": 32 * MIB,
@@ -585,36 +394,14 @@ fn memory_limits_reach_their_v1_files() {
         eprintln!("note: no memory.memsw.limit_in_bytes on this host; swap not checked");
     }
     b.set("/linux/resources/memory", mem);
-    // The host side of oom_control is checked after create, below.
     let extra = "grep oom_kill_disable /sys/fs/cgroup/memory/memory.oom_control";
-    let mut script = String::new();
-    for (f, _) in &want {
-        script.push_str(&format!("echo \"{f}=$(cat /sys/fs/cgroup/{f})\"; "));
-    }
-    script.push_str(extra);
-    b.sh(&script);
-    ok(&create(&h, &b, &id));
-    let dir = host_dir("memory", &id);
-    for (f, v) in &want {
-        let p = host_dir("memory", &id).join(f.strip_prefix("memory/").unwrap());
-        assert_eq!(read(&p), *v, "host {}", p.display());
-    }
-    let oc = read(dir.join("memory.oom_control"));
+    create_checking_host(&h, &mut b, &id, &id, &want, extra);
+    let oc = read_trim(host_dir("memory", &id).join("memory.oom_control"));
     assert!(
         oc.lines().any(|l| l.trim() == "oom_kill_disable 1"),
         "host memory.oom_control:\n{oc}"
     );
-    ok(&husk(&h, &["start", &id]));
-    wait_status(&h, &id, "stopped");
-    let out = out_text(&b);
-    let got = kv(&out);
-    for (f, v) in &want {
-        assert_eq!(
-            got.get(*f).map(String::as_str),
-            Some(v.as_str()),
-            "inside {f}; output:\n{out}"
-        );
-    }
+    let out = start_checking_inside(&h, &b, &id, &want);
     assert!(
         out.lines().any(|l| l.trim() == "oom_kill_disable 1"),
         "inside memory.oom_control:\n{out}"
@@ -625,13 +412,9 @@ fn memory_limits_reach_their_v1_files() {
 
 #[test]
 fn kernel_memory_limit_is_applied_or_refused_naming_the_file() {
-    if !hybrid_host() {
+    let Some((id, _g, h, mut b)) = hybrid_test("cg-kmem") else {
         return;
-    }
-    let id = unique_id("cg-kmem");
-    let _g = CgGuard::new(&[&id]);
-    let h = Husk::new();
-    let mut b = Bundle::new();
+    };
     assert!(
         host_dir("memory", "")
             .join("memory.kmem.limit_in_bytes")
@@ -655,10 +438,8 @@ fn kernel_memory_limit_is_applied_or_refused_naming_the_file() {
         return;
     }
     // husk said yes: then the limit must be what the kernel enforces.
-    let host = read(host_dir("memory", &id).join("memory.kmem.limit_in_bytes"));
-    ok(&husk(&h, &["start", &id]));
-    wait_status(&h, &id, "stopped");
-    let out = out_text(&b);
+    let host = read_trim(host_dir("memory", &id).join("memory.kmem.limit_in_bytes"));
+    let out = start_to_the_end(&h, &b, &id);
     ok(&husk(&h, &["delete", &id]));
     assert_no_cgroup(&id);
     assert_eq!(
@@ -667,7 +448,7 @@ fn kernel_memory_limit_is_applied_or_refused_naming_the_file() {
         "create succeeded, but the host's memory.kmem.limit_in_bytes is not the configured 64 MiB (the kernel ignored the write and husk did not say so)"
     );
     assert_eq!(
-        kv(&out).get("kmem").map(String::as_str),
+        kv_trimmed(&out).get("kmem").map(String::as_str),
         Some((64 * MIB).to_string().as_str()),
         "inside: {out}"
     );
@@ -675,13 +456,9 @@ fn kernel_memory_limit_is_applied_or_refused_naming_the_file() {
 
 #[test]
 fn allocation_past_the_limit_is_oom_killed_and_run_exits_137() {
-    if !hybrid_host() {
+    let Some((id, _g, h, mut b)) = hybrid_test("cg-oom") else {
         return;
-    }
-    let id = unique_id("cg-oom");
-    let _g = CgGuard::new(&[&id]);
-    let h = Husk::new();
-    let mut b = Bundle::new();
+    };
     let mut mem = json!({"limit": 32 * MIB});
     if has_memsw() {
         mem["swap"] = json!(32 * MIB);
@@ -695,13 +472,13 @@ fn allocation_past_the_limit_is_oom_killed_and_run_exits_137() {
         "run should exit 128+SIGKILL\nstderr: {}",
         stderr(&o)
     );
-    assert_eq!(status(&h, &id), "stopped");
-    let oc = read(host_dir("memory", &id).join("memory.oom_control"));
+    assert_eq!(h.status(&id), "stopped");
+    let oc = read_trim(host_dir("memory", &id).join("memory.oom_control"));
     if let Some(n) = oom_kill_count(&oc) {
         assert!(n >= 1, "no OOM kill counted in memory.oom_control:\n{oc}");
     }
     assert_eq!(
-        read(host_dir("memory", &id).join("memory.limit_in_bytes")),
+        read_trim(host_dir("memory", &id).join("memory.limit_in_bytes")),
         (32 * MIB).to_string()
     );
     ok(&husk(&h, &["delete", &id]));
@@ -714,13 +491,9 @@ fn allocation_past_the_limit_is_oom_killed_and_run_exits_137() {
 
 #[test]
 fn cpu_shares_quota_period_burst_reach_their_v1_files() {
-    if !hybrid_host() {
+    let Some((id, _g, h, mut b)) = hybrid_test("cg-cpu") else {
         return;
-    }
-    let id = unique_id("cg-cpu");
-    let _g = CgGuard::new(&[&id]);
-    let h = Husk::new();
-    let mut b = Bundle::new();
+    };
     let mut cpu = json!({"shares": 512, "quota": 50000, "period": 100000});
     let mut want = vec![
         ("cpu/cpu.shares", "512".to_string()),
@@ -739,13 +512,9 @@ fn cpu_shares_quota_period_burst_reach_their_v1_files() {
 
 #[test]
 fn cpu_realtime_is_applied_or_refused_naming_the_file() {
-    if !hybrid_host() {
+    let Some((id, _g, h, mut b)) = hybrid_test("cg-rt") else {
         return;
-    }
-    let id = unique_id("cg-rt");
-    let _g = CgGuard::new(&[&id]);
-    let h = Husk::new();
-    let mut b = Bundle::new();
+    };
     b.set(
         "/linux/resources/cpu",
         json!({"realtimeRuntime": 10000, "realtimePeriod": 1000000}),
@@ -774,16 +543,13 @@ fn cpu_realtime_is_applied_or_refused_naming_the_file() {
 
 #[test]
 fn cpu_realtime_beyond_the_parents_budget_fails_naming_the_file() {
-    if !hybrid_host() {
+    let Some((id, _g, h, mut b)) = hybrid_test("cg-rtbig") else {
         return;
-    }
-    let id = unique_id("cg-rtbig");
-    let _g = CgGuard::new(&[&id]);
-    let h = Husk::new();
-    let parent: i64 = read(host_dir("cpu", "").join("cpu.rt_runtime_us"))
+    };
+    let parent: i64 = read_trim(host_dir("cpu", "").join("cpu.rt_runtime_us"))
         .parse()
         .unwrap();
-    let period: i64 = read(host_dir("cpu", "").join("cpu.rt_period_us"))
+    let period: i64 = read_trim(host_dir("cpu", "").join("cpu.rt_period_us"))
         .parse()
         .unwrap();
     // More than the parent has, but not more than the period: only the
@@ -793,7 +559,6 @@ fn cpu_realtime_beyond_the_parents_budget_fails_naming_the_file() {
         parent < 0 || want > parent,
         "the parent's budget ({parent}/{period}) leaves no room for this test"
     );
-    let mut b = Bundle::new();
     b.set(
         "/linux/resources/cpu",
         json!({"realtimeRuntime": want, "realtimePeriod": period}),
@@ -816,13 +581,9 @@ fn cpu_realtime_beyond_the_parents_budget_fails_naming_the_file() {
 
 #[test]
 fn cpuset_cpus_and_mems_confine_the_container() {
-    if !hybrid_host() {
+    let Some((id, _g, h, mut b)) = hybrid_test("cg-cpuset") else {
         return;
-    }
-    let id = unique_id("cg-cpuset");
-    let _g = CgGuard::new(&[&id]);
-    let h = Husk::new();
-    let mut b = Bundle::new();
+    };
     b.set("/linux/resources/cpu", json!({"cpus": "0", "mems": "0"}));
     let want = [
         ("cpuset/cpuset.cpus", "0".to_string()),
@@ -848,13 +609,9 @@ fn cpuset_cpus_and_mems_confine_the_container() {
 
 #[test]
 fn pids_limit_stops_a_fork_loop() {
-    if !hybrid_host() {
+    let Some((id, _g, h, mut b)) = hybrid_test("cg-pids") else {
         return;
-    }
-    let id = unique_id("cg-pids");
-    let _g = CgGuard::new(&[&id]);
-    let h = Husk::new();
-    let mut b = Bundle::new();
+    };
     b.set("/linux/resources/pids", json!({"limit": 10}));
     // A child shell forks 30 sleeps (it may die when fork fails); pid 1
     // then reads the counters with builtins only (no fork needed).
@@ -867,8 +624,8 @@ fn pids_limit_stops_a_fork_loop() {
     start_bg(&h, &b, &id);
     wait_line(&b, "done");
     let dir = host_dir("pids", &id);
-    assert_eq!(read(dir.join("pids.max")), "10");
-    let cur: u64 = read(dir.join("pids.current")).parse().unwrap();
+    assert_eq!(read_trim(dir.join("pids.max")), "10");
+    let cur: u64 = read_trim(dir.join("pids.current")).parse().unwrap();
     assert!(cur <= 10, "host pids.current {cur} > 10");
     let procs = pids_in(dir.join("cgroup.procs"));
     assert!(
@@ -876,7 +633,7 @@ fn pids_limit_stops_a_fork_loop() {
         "host cgroup.procs: {procs:?}"
     );
     if dir.join("pids.events").exists() {
-        let ev = read(dir.join("pids.events"));
+        let ev = read_trim(dir.join("pids.events"));
         let max: u64 = ev
             .lines()
             .find_map(|l| l.strip_prefix("max "))
@@ -885,8 +642,8 @@ fn pids_limit_stops_a_fork_loop() {
         assert!(max >= 1, "no fork was refused (pids.events: {ev})");
     }
     let out = out_text(&b);
-    let got = kv(&out);
-    assert_eq!(got.get("max").map(String::as_str), Some("10"), "{out}");
+    let got = kv_trimmed(&out);
+    assert_eq!(value(&got, "max"), Some("10"), "{out}");
     let inside: u64 = got["current"].parse().unwrap();
     assert!(
         (2..=10).contains(&inside),
@@ -908,13 +665,9 @@ fn root_dev() -> (u32, u32) {
 
 #[test]
 fn blkio_throttle_read_bps_for_the_root_device() {
-    if !hybrid_host() {
+    let Some((id, _g, h, mut b)) = hybrid_test("cg-blkio") else {
         return;
-    }
-    let id = unique_id("cg-blkio");
-    let _g = CgGuard::new(&[&id]);
-    let h = Husk::new();
-    let mut b = Bundle::new();
+    };
     let (ma, mi) = root_dev();
     b.set(
         "/linux/resources/blockIO",
@@ -929,13 +682,9 @@ fn blkio_throttle_read_bps_for_the_root_device() {
 
 #[test]
 fn blkio_weight_is_applied_or_refused_naming_the_file() {
-    if !hybrid_host() {
+    let Some((id, _g, h, mut b)) = hybrid_test("cg-bweight") else {
         return;
-    }
-    let id = unique_id("cg-bweight");
-    let _g = CgGuard::new(&[&id]);
-    let h = Husk::new();
-    let mut b = Bundle::new();
+    };
     b.set("/linux/resources/blockIO", json!({"weight": 500}));
     // BFQ shows its weight only in non-root cgroups: look in a fresh one.
     let probe = host_dir("blkio", &format!("{id}-probe"));
@@ -961,11 +710,9 @@ fn blkio_weight_is_applied_or_refused_naming_the_file() {
     b.sh(&format!("cat /sys/fs/cgroup/blkio/{file}"));
     ok(&create(&h, &b, &id));
     // blkio.bfq.weight reads "default 500".
-    let host = read(host_dir("blkio", &id).join(file));
+    let host = read_trim(host_dir("blkio", &id).join(file));
     assert_eq!(host.split_whitespace().last(), Some("500"), "host {file}");
-    ok(&husk(&h, &["start", &id]));
-    wait_status(&h, &id, "stopped");
-    let out = out_text(&b);
+    let out = start_to_the_end(&h, &b, &id);
     assert_eq!(out.split_whitespace().last(), Some("500"), "inside {out}");
     ok(&husk(&h, &["delete", &id]));
     assert_no_cgroup(&id);
@@ -1009,13 +756,9 @@ fn assert_devices_list(list: &str, where_: &str) {
 
 #[test]
 fn device_rules_allow_only_the_listed_devices() {
-    if !hybrid_host() {
+    let Some((id, _g, h, mut b)) = hybrid_test("cg-dev") else {
         return;
-    }
-    let id = unique_id("cg-dev");
-    let _g = CgGuard::new(&[&id]);
-    let h = Husk::new();
-    let mut b = Bundle::new();
+    };
     b.set("/linux/resources/devices", device_rules());
     b.sh(concat!(
         "echo x > /dev/null && echo null=ok; ",
@@ -1023,13 +766,14 @@ fn device_rules_allow_only_the_listed_devices() {
         "echo list; cat /sys/fs/cgroup/devices/devices.list"
     ));
     ok(&create(&h, &b, &id));
-    assert_devices_list(&read(host_dir("devices", &id).join("devices.list")), "host");
-    ok(&husk(&h, &["start", &id]));
-    wait_status(&h, &id, "stopped");
-    let out = out_text(&b);
-    let got = kv(&out);
-    assert_eq!(got.get("null").map(String::as_str), Some("ok"), "{out}");
-    assert_eq!(got.get("zero").map(String::as_str), Some("4"), "{out}");
+    assert_devices_list(
+        &read_trim(host_dir("devices", &id).join("devices.list")),
+        "host",
+    );
+    let out = start_to_the_end(&h, &b, &id);
+    let got = kv_trimmed(&out);
+    assert_eq!(value(&got, "null"), Some("ok"), "{out}");
+    assert_eq!(value(&got, "zero"), Some("4"), "{out}");
     let list = out.split_once("list\n").expect("output").1;
     assert_devices_list(list, "inside");
     ok(&husk(&h, &["delete", &id]));
@@ -1038,13 +782,9 @@ fn device_rules_allow_only_the_listed_devices() {
 
 #[test]
 fn device_node_in_linux_devices_but_not_allowed_is_eperm() {
-    if !hybrid_host() {
+    let Some((id, _g, h, mut b)) = hybrid_test("cg-fuse") else {
         return;
-    }
-    let id = unique_id("cg-fuse");
-    let _g = CgGuard::new(&[&id]);
-    let h = Husk::new();
-    let mut b = Bundle::new();
+    };
     b.set("/linux/resources/devices", device_rules());
     b.set(
         "/linux/devices",
@@ -1056,17 +796,18 @@ fn device_node_in_linux_devices_but_not_allowed_is_eperm() {
     ));
     let o = create(&h, &b, &id);
     ok(&o);
-    assert_devices_list(&read(host_dir("devices", &id).join("devices.list")), "host");
-    ok(&husk(&h, &["start", &id]));
-    wait_status(&h, &id, "stopped");
-    let out = out_text(&b);
-    let got = kv(&out);
-    assert_eq!(got.get("null").map(String::as_str), Some("ok"), "{out}");
+    assert_devices_list(
+        &read_trim(host_dir("devices", &id).join("devices.list")),
+        "host",
+    );
+    let out = start_to_the_end(&h, &b, &id);
+    let got = kv_trimmed(&out);
+    assert_eq!(value(&got, "null"), Some("ok"), "{out}");
     assert!(
         out.contains("Operation not permitted"),
         "cat /dev/fuse did not fail with EPERM:\n{out}"
     );
-    assert_ne!(got.get("fuse-rc").map(String::as_str), Some("0"), "{out}");
+    assert_ne!(value(&got, "fuse-rc"), Some("0"), "{out}");
     ok(&husk(&h, &["delete", &id]));
     assert_no_cgroup(&id);
 }
@@ -1076,23 +817,19 @@ fn device_node_in_linux_devices_but_not_allowed_is_eperm() {
 
 #[test]
 fn hugetlb_limit_goes_to_the_unified_hierarchy() {
-    if !hybrid_host() {
+    let Some((id, _g, h, mut b)) = hybrid_test("cg-huge") else {
         return;
-    }
-    let id = unique_id("cg-huge");
-    let _g = CgGuard::new(&[&id]);
-    let h = Husk::new();
+    };
     let hs = hierarchies();
     assert!(
         !hs.iter().any(|h| h.name == "hugetlb"),
         "this test expects no v1 hugetlb hierarchy"
     );
-    let ctrl = read(hier("unified").mount.join("cgroup.controllers"));
+    let ctrl = read_trim(hier("unified").mount.join("cgroup.controllers"));
     assert!(
         ctrl.split_whitespace().any(|c| c == "hugetlb"),
         "hugetlb is not on the v2 hierarchy: {ctrl}"
     );
-    let mut b = Bundle::new();
     b.set(
         "/linux/resources/hugepageLimits",
         json!([{"pageSize": "2MB", "limit": 4 * 2 * MIB}]),
@@ -1103,13 +840,9 @@ fn hugetlb_limit_goes_to_the_unified_hierarchy() {
 
 #[test]
 fn unified_hugetlb_key_lands_in_the_v2_hierarchy() {
-    if !hybrid_host() {
+    let Some((id, _g, h, mut b)) = hybrid_test("cg-unif") else {
         return;
-    }
-    let id = unique_id("cg-unif");
-    let _g = CgGuard::new(&[&id]);
-    let h = Husk::new();
-    let mut b = Bundle::new();
+    };
     b.set(
         "/linux/resources/unified",
         json!({"hugetlb.2MB.max": (4 * MIB).to_string()}),
@@ -1120,13 +853,9 @@ fn unified_hugetlb_key_lands_in_the_v2_hierarchy() {
 
 #[test]
 fn unified_memory_key_fails_clearly_on_a_hybrid_host() {
-    if !hybrid_host() {
+    let Some((id, _g, h, mut b)) = hybrid_test("cg-unifmem") else {
         return;
-    }
-    let id = unique_id("cg-unifmem");
-    let _g = CgGuard::new(&[&id]);
-    let h = Husk::new();
-    let mut b = Bundle::new();
+    };
     b.set("/linux/resources/unified", json!({"memory.high": "1"}));
     b.sh("true");
     let e = fails(&create(&h, &b, &id));
@@ -1196,35 +925,31 @@ const COUNTER: &str = "i=0; while :; do i=$((i+1)); echo $i; sleep 0.05; done";
 
 #[test]
 fn pause_freezes_and_resume_thaws_and_delete_force_removes_a_paused_container() {
-    if !hybrid_host() {
+    let Some((id, _g, h, mut b)) = hybrid_test("cg-pause") else {
         return;
-    }
-    let id = unique_id("cg-pause");
-    let _g = CgGuard::new(&[&id]);
-    let h = Husk::new();
-    let mut b = Bundle::new();
+    };
     b.sh(COUNTER);
     start_bg(&h, &b, &id);
     wait_line(&b, "3");
-    let pid = init_pid(&h, &id);
-    let init = Proc::of(pid).unwrap();
+    let pid = h.pid(&id);
+    let init = Proc::of(pid);
     let fz = host_dir("freezer", &id).join("freezer.state");
-    assert_eq!(read(&fz), "THAWED");
+    assert_eq!(read_trim(&fz), "THAWED");
 
     ok(&husk(&h, &["pause", &id]));
-    assert_eq!(read(&fz), "FROZEN");
-    assert_eq!(status(&h, &id), "paused");
+    assert_eq!(read_trim(&fz), "FROZEN");
+    assert_eq!(h.status(&id), "paused");
     let n = out_text(&b).len();
     std::thread::sleep(Duration::from_millis(400));
     assert_eq!(out_text(&b).len(), n, "a paused container kept writing");
 
     ok(&husk(&h, &["resume", &id]));
-    assert_eq!(read(&fz), "THAWED");
-    assert_eq!(status(&h, &id), "running");
+    assert_eq!(read_trim(&fz), "THAWED");
+    assert_eq!(h.status(&id), "running");
     wait_for("output after resume", || out_text(&b).len() > n);
 
     ok(&husk(&h, &["pause", &id]));
-    assert_eq!(status(&h, &id), "paused");
+    assert_eq!(h.status(&id), "paused");
     ok(&husk(&h, &["delete", "--force", &id]));
     wait_for("the paused init to die", || !init.alive());
     assert_no_container(&h, &id);
@@ -1233,23 +958,19 @@ fn pause_freezes_and_resume_thaws_and_delete_force_removes_a_paused_container() 
 
 #[test]
 fn pause_and_resume_refuse_the_wrong_status() {
-    if !hybrid_host() {
+    let Some((id, _g, h, mut b)) = hybrid_test("cg-pausest") else {
         return;
-    }
-    let id = unique_id("cg-pausest");
-    let _g = CgGuard::new(&[&id]);
-    let h = Husk::new();
-    let mut b = Bundle::new();
+    };
     b.sh(COUNTER);
     start_bg(&h, &b, &id);
     let e = fails(&husk(&h, &["resume", &id]));
     assert!(e.contains("container not paused"), "{e}");
     assert_eq!(
-        read(host_dir("freezer", &id).join("freezer.state")),
+        read_trim(host_dir("freezer", &id).join("freezer.state")),
         "THAWED"
     );
     ok(&husk(&h, &["kill", &id, "KILL"]));
-    wait_status(&h, &id, "stopped");
+    h.wait_status(&id, "stopped");
     let e = fails(&husk(&h, &["pause", &id]));
     assert!(e.contains("container not running"), "{e}");
     ok(&husk(&h, &["delete", &id]));
@@ -1261,13 +982,9 @@ fn pause_and_resume_refuse_the_wrong_status() {
 
 #[test]
 fn update_changes_the_host_files_and_what_the_container_sees() {
-    if !hybrid_host() {
+    let Some((id, _g, h, mut b)) = hybrid_test("cg-upd") else {
         return;
-    }
-    let id = unique_id("cg-upd");
-    let _g = CgGuard::new(&[&id]);
-    let h = Husk::new();
-    let mut b = Bundle::new();
+    };
     b.set(
         "/linux/resources",
         json!({"memory": {"limit": 256 * MIB}, "pids": {"limit": 100}, "cpu": {"shares": 1024}}),
@@ -1295,11 +1012,11 @@ fn update_changes_the_host_files_and_what_the_container_sees() {
         ],
     ));
     assert_eq!(
-        read(host_dir("memory", &id).join("memory.limit_in_bytes")),
+        read_trim(host_dir("memory", &id).join("memory.limit_in_bytes")),
         (128 * MIB).to_string()
     );
-    assert_eq!(read(host_dir("pids", &id).join("pids.max")), "50");
-    assert_eq!(read(host_dir("cpu", &id).join("cpu.shares")), "256");
+    assert_eq!(read_trim(host_dir("pids", &id).join("pids.max")), "50");
+    assert_eq!(read_trim(host_dir("cpu", &id).join("cpu.shares")), "256");
     wait_line(&b, &format!("v 50 {} 256", 128 * MIB));
 
     ok(&husk_stdin(
@@ -1307,9 +1024,9 @@ fn update_changes_the_host_files_and_what_the_container_sees() {
         &["update", "-r", "-", &id],
         r#"{"pids":{"limit":7}}"#,
     ));
-    assert_eq!(read(host_dir("pids", &id).join("pids.max")), "7");
+    assert_eq!(read_trim(host_dir("pids", &id).join("pids.max")), "7");
     assert_eq!(
-        read(host_dir("memory", &id).join("memory.limit_in_bytes")),
+        read_trim(host_dir("memory", &id).join("memory.limit_in_bytes")),
         (128 * MIB).to_string(),
         "update -r with only pids changed the memory limit"
     );
@@ -1321,13 +1038,9 @@ fn update_changes_the_host_files_and_what_the_container_sees() {
 
 #[test]
 fn update_rejects_bad_values_and_unknown_containers() {
-    if !hybrid_host() {
+    let Some((id, _g, h, mut b)) = hybrid_test("cg-updbad") else {
         return;
-    }
-    let id = unique_id("cg-updbad");
-    let _g = CgGuard::new(&[&id]);
-    let h = Husk::new();
-    let mut b = Bundle::new();
+    };
     b.set("/linux/resources/memory", json!({"limit": 256 * MIB}));
     b.sh(COUNTER);
     start_bg(&h, &b, &id);
@@ -1337,7 +1050,7 @@ fn update_rejects_bad_values_and_unknown_containers() {
         "the error does not name --memory: {e}"
     );
     assert_eq!(
-        read(host_dir("memory", &id).join("memory.limit_in_bytes")),
+        read_trim(host_dir("memory", &id).join("memory.limit_in_bytes")),
         (256 * MIB).to_string()
     );
     let e = fails(&husk(
@@ -1354,13 +1067,9 @@ fn update_rejects_bad_values_and_unknown_containers() {
 
 #[test]
 fn ps_lists_exactly_the_cgroups_processes() {
-    if !hybrid_host() {
+    let Some((id, _g, h, mut b)) = hybrid_test("cg-ps") else {
         return;
-    }
-    let id = unique_id("cg-ps");
-    let _g = CgGuard::new(&[&id]);
-    let h = Husk::new();
-    let mut b = Bundle::new();
+    };
     b.sh("sleep 1000 & sleep 1000 & echo ready; exec sleep 1000");
     start_bg(&h, &b, &id);
     wait_line(&b, "ready");
@@ -1369,7 +1078,7 @@ fn ps_lists_exactly_the_cgroups_processes() {
         pids_in(&procs_file).len() == 3
     });
     let want = pids_in(&procs_file);
-    assert!(want.contains(&init_pid(&h, &id)));
+    assert!(want.contains(&h.pid(&id)));
 
     let out = ok(&husk(&h, &["ps", "--format", "json", &id]));
     let got: Vec<i32> = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
@@ -1398,13 +1107,9 @@ fn ps_lists_exactly_the_cgroups_processes() {
 
 #[test]
 fn events_stats_prints_one_stats_line() {
-    if !hybrid_host() {
+    let Some((id, _g, h, mut b)) = hybrid_test("cg-stats") else {
         return;
-    }
-    let id = unique_id("cg-stats");
-    let _g = CgGuard::new(&[&id]);
-    let h = Husk::new();
-    let mut b = Bundle::new();
+    };
     b.set("/linux/resources/pids", json!({"limit": 100}));
     b.sh(concat!(
         "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; ",
@@ -1436,13 +1141,9 @@ fn events_stats_prints_one_stats_line() {
 
 #[test]
 fn events_reports_an_oom_kill() {
-    if !hybrid_host() {
+    let Some((id, _g, h, mut b)) = hybrid_test("cg-evoom") else {
         return;
-    }
-    let id = unique_id("cg-evoom");
-    let _g = CgGuard::new(&[&id]);
-    let h = Husk::new();
-    let mut b = Bundle::new();
+    };
     let mut mem = json!({"limit": 32 * MIB});
     if has_memsw() {
         mem["swap"] = json!(32 * MIB);
@@ -1466,22 +1167,11 @@ fn events_reports_an_oom_kill() {
         std::fs::read_to_string(&ev_out).is_ok_and(|t| t.contains("\"stats\""))
     });
     ok(&husk(&h, &["start", &id]));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let st = loop {
-        if let Some(s) = ev.try_wait().unwrap() {
-            break Some(s);
-        }
-        if Instant::now() > deadline {
-            let _ = ev.kill();
-            let _ = ev.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let st = wait_or_kill(&mut ev, Duration::from_secs(30));
     let text = std::fs::read_to_string(&ev_out).unwrap();
     let err = std::fs::read_to_string(tmp.path().join("events-err")).unwrap();
-    assert_eq!(status(&h, &id), "stopped");
-    let oc = read(host_dir("memory", &id).join("memory.oom_control"));
+    assert_eq!(h.status(&id), "stopped");
+    let oc = read_trim(host_dir("memory", &id).join("memory.oom_control"));
     let oom = text.lines().any(|l| {
         serde_json::from_str::<Value>(l).is_ok_and(|v| v["type"] == "oom" && v["id"] == id.as_str())
     });
@@ -1510,39 +1200,31 @@ fn start_sleepers(h: &Husk, b: &mut Bundle, id: &str, n: usize) -> Vec<Proc> {
     wait_for(&format!("{n} processes in the cgroup"), || {
         pids_in(&procs).len() == n
     });
-    pids_in(&procs).into_iter().filter_map(Proc::of).collect()
+    pids_in(&procs).into_iter().filter_map(Proc::find).collect()
 }
 
 #[test]
 fn kill_all_sigkill_kills_every_process_in_the_cgroup() {
-    if !hybrid_host() {
+    let Some((id, _g, h, mut b)) = hybrid_test("cg-killall") else {
         return;
-    }
-    let id = unique_id("cg-killall");
-    let _g = CgGuard::new(&[&id]);
-    let h = Husk::new();
-    let mut b = Bundle::new();
+    };
     let procs = start_sleepers(&h, &mut b, &id, 4);
     let _pg = ProcGuard(procs.clone());
     ok(&husk(&h, &["kill", "--all", &id, "KILL"]));
     wait_for("every container process to die", || {
         procs.iter().all(|p| !p.alive())
     });
-    wait_status(&h, &id, "stopped");
+    h.wait_status(&id, "stopped");
     ok(&husk(&h, &["delete", &id]));
     assert_no_cgroup(&id);
 }
 
 #[test]
 fn kill_all_without_pid_namespace_kills_the_background_children() {
-    if !hybrid_host() {
+    let Some((id, _g, h, mut b)) = hybrid_test("cg-killall-nopidns") else {
         return;
-    }
-    let id = unique_id("cg-killall-nopidns");
-    let _g = CgGuard::new(&[&id]);
-    let h = Husk::new();
-    let mut b = Bundle::new();
-    without_pid_namespace(&mut b);
+    };
+    b.remove_namespace("pid");
     let procs = start_sleepers(&h, &mut b, &id, 4);
     let _pg = ProcGuard(procs.clone());
     ok(&husk(&h, &["kill", "--all", &id, "KILL"]));
@@ -1555,14 +1237,10 @@ fn kill_all_without_pid_namespace_kills_the_background_children() {
 
 #[test]
 fn delete_force_without_pid_namespace_kills_the_background_children() {
-    if !hybrid_host() {
+    let Some((id, _g, h, mut b)) = hybrid_test("cg-del-nopidns") else {
         return;
-    }
-    let id = unique_id("cg-del-nopidns");
-    let _g = CgGuard::new(&[&id]);
-    let h = Husk::new();
-    let mut b = Bundle::new();
-    without_pid_namespace(&mut b);
+    };
+    b.remove_namespace("pid");
     let procs = start_sleepers(&h, &mut b, &id, 4);
     let _pg = ProcGuard(procs.clone());
     ok(&husk(&h, &["delete", "--force", &id]));
@@ -1580,14 +1258,9 @@ fn delete_force_without_pid_namespace_kills_the_background_children() {
 
 #[test]
 fn run_removes_every_cgroup_directory_it_made() {
-    if !hybrid_host() {
+    let Some((id, top, rel, _g, h)) = nested_test("cg-runtd", "run") else {
         return;
-    }
-    let id = unique_id("cg-runtd");
-    let top = format!("husk-test-{}", unique_id("td"));
-    let rel = format!("{top}/run");
-    let _g = CgGuard::new(&[&rel, &top]);
-    let h = Husk::new();
+    };
     let mut b = Bundle::new();
     b.set("/linux/cgroupsPath", json!(rel));
     b.set(
@@ -1605,14 +1278,9 @@ fn run_removes_every_cgroup_directory_it_made() {
 
 #[test]
 fn failed_create_after_valid_resources_leaves_no_cgroup() {
-    if !hybrid_host() {
+    let Some((id, top, rel, _g, h)) = nested_test("cg-failcreate", "c") else {
         return;
-    }
-    let id = unique_id("cg-failcreate");
-    let top = format!("husk-test-{}", unique_id("fail"));
-    let rel = format!("{top}/c");
-    let _g = CgGuard::new(&[&rel, &top, &id]);
-    let h = Husk::new();
+    };
     for cgpath in [None, Some(rel.as_str())] {
         let mut b = Bundle::new();
         if let Some(p) = cgpath {

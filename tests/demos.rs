@@ -6,12 +6,11 @@ mod common;
 // from the inside (the container's output) and, where it can, from the
 // host.
 
-use std::fs::File;
 use std::io::ErrorKind;
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -22,10 +21,6 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 
 // ---------------------------------------------------------------------------
 // Helpers.
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// A bundle with the config of bundles/demos/<name>, its root pointed at
 /// the bundle's private rootfs copy (keeping the demo's `readonly`).
@@ -46,33 +41,11 @@ fn demo_bundle(name: &str) -> Bundle {
     b
 }
 
-/// Run husk with `args`, stdout and stderr into files (a pipe would stay
-/// open as long as a detached container runs), with a time limit.
+/// Run husk with `args`, stdout into `out` and stderr next to it (a pipe
+/// would stay open as long as a detached container runs), with a time
+/// limit.
 fn husk_out(h: &Husk, args: &[&str], out: &Path) -> Output {
-    let err = out.with_extension("stderr");
-    let mut c = h.command();
-    c.args(args)
-        .stdin(Stdio::null())
-        .stdout(File::create(out).unwrap())
-        .stderr(File::create(&err).unwrap());
-    let mut child = c.spawn().expect("spawn husk");
-    let deadline = Instant::now() + TIMEOUT;
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("husk {args:?} did not finish within {TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    Output {
-        status,
-        stdout: std::fs::read(out).unwrap(),
-        stderr: std::fs::read(&err).unwrap(),
-    }
+    h.timed(args, Stdin::Null, Out::Beside(out), TIMEOUT)
 }
 
 /// `husk run` in the foreground; the container's output is stdout.
@@ -80,7 +53,7 @@ fn run(h: &Husk, b: &Bundle, id: &str, extra: &[&str]) -> Output {
     b.write();
     let mut args = vec!["run"];
     args.extend_from_slice(extra);
-    args.extend_from_slice(&["--bundle", b.path().to_str().unwrap(), id]);
+    args.extend_from_slice(&["--bundle", b.arg(), id]);
     husk_out(h, &args, &b.path().join(format!("{id}.out")))
 }
 
@@ -89,17 +62,7 @@ fn run(h: &Husk, b: &Bundle, id: &str, extra: &[&str]) -> Output {
 fn run_detached(h: &Husk, b: &Bundle, id: &str) -> (PathBuf, i32) {
     b.write();
     let out = b.path().join(format!("{id}.out"));
-    let o = husk_out(
-        h,
-        &[
-            "run",
-            "--detach",
-            "--bundle",
-            b.path().to_str().unwrap(),
-            id,
-        ],
-        &out,
-    );
+    let o = husk_out(h, &["run", "--detach", "--bundle", b.arg(), id], &out);
     assert!(o.status.success(), "run --detach {id}: {}", stderr(&o));
     let pid = h.state(id)["pid"].as_i64().unwrap() as i32;
     assert!(pid > 0);
@@ -162,18 +125,6 @@ fn own_cgroup_dir(controller: &str) -> PathBuf {
     Path::new(mount).join(v2.trim_start_matches('/'))
 }
 
-fn read_trim(p: &Path) -> String {
-    std::fs::read_to_string(p)
-        .unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
-        .trim()
-        .to_string()
-}
-
-fn inspect_json(h: &Husk, id: &str) -> Value {
-    let out = ok(&h.cmd(&["inspect", "--format", "json", id]));
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("inspect {id}: {e}: {out}"))
-}
-
 // ---------------------------------------------------------------------------
 // memory: 32 MiB and no swap; `tail /dev/zero` keeps allocating.
 
@@ -204,7 +155,7 @@ fn memory_demo_is_oom_killed() {
     } else {
         ("memory.events", "oom_kill")
     };
-    let text = read_trim(&dir.join(file));
+    let text = read_trim(dir.join(file));
     let kills: u64 = text
         .lines()
         .find_map(|l| l.strip_prefix(key)?.trim().parse().ok())
@@ -254,10 +205,10 @@ fn pids_demo_stops_the_fork_loop_at_the_limit() {
 
     // The host's view: the same numbers in the container's pids cgroup.
     let dir = own_cgroup_dir("pids").join(&id);
-    assert_eq!(read_trim(&dir.join("pids.max")), "10");
-    let current: u32 = read_trim(&dir.join("pids.current")).parse().unwrap();
+    assert_eq!(read_trim(dir.join("pids.max")), "10");
+    let current: u32 = read_trim(dir.join("pids.current")).parse().unwrap();
     assert!((1..=10).contains(&current), "pids.current {current}");
-    let v = inspect_json(&h, &id);
+    let v = h.inspect_json(&id);
     assert_eq!(v["cgroup"]["pids"]["limit"], 10, "{v}");
     assert!(
         v["cgroup"]["pids"]["current"].as_u64().unwrap() <= 10,
@@ -463,7 +414,7 @@ fn userns_demo_is_root_inside_and_100000_outside() {
         uid_line.contains("100000 100000 100000 100000 / 100000 100000 100000 100000"),
         "{table}"
     );
-    let v = inspect_json(&h, &id);
+    let v = h.inspect_json(&id);
     assert_eq!(v["uidMap"], json!(["0 100000 65536"]), "{v}");
     assert_eq!(v["gidMap"], json!(["0 100000 65536"]), "{v}");
 
@@ -489,11 +440,7 @@ fn userns_demo_create_then_start() {
     b.write();
     let id = unique_id("demo-userns-cs");
     let out = b.path().join(format!("{id}.out"));
-    ok(&husk_out(
-        &h,
-        &["create", "--bundle", b.path().to_str().unwrap(), &id],
-        &out,
-    ));
+    ok(&husk_out(&h, &["create", "--bundle", b.arg(), &id], &out));
     let fifo = h.root.path().join(&id).join("exec.fifo");
     let fifo_info = std::fs::metadata(&fifo)
         .map(|m| {

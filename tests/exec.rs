@@ -26,47 +26,15 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 // ---------------------------------------------------------------------------
 // Running husk.
 
-/// Run `c` with stdout and stderr to temp files and stdin from `input`
-/// (empty if None), killing it after TIMEOUT.
-fn run_cmd(mut c: Command, input: Option<&[u8]>) -> Output {
-    let tmp = tempfile::tempdir().unwrap();
-    let out_path = tmp.path().join("stdout");
-    let err_path = tmp.path().join("stderr");
-    let in_path = tmp.path().join("stdin");
-    std::fs::write(&in_path, input.unwrap_or_default()).unwrap();
-    c.stdin(File::open(&in_path).unwrap())
-        .stdout(File::create(&out_path).unwrap())
-        .stderr(File::create(&err_path).unwrap());
-    let mut child = c.spawn().expect("spawn husk");
-    let deadline = Instant::now() + TIMEOUT;
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{c:?} did not finish within {TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    Output {
-        status,
-        stdout: std::fs::read(&out_path).unwrap(),
-        stderr: std::fs::read(&err_path).unwrap(),
-    }
-}
-
+/// `husk ARGS` with stdout and stderr to temp files (never pipes) and an
+/// empty stdin, killing it after TIMEOUT.
 fn husk(h: &Husk, args: &[&str]) -> Output {
-    let mut c = h.command();
-    c.args(args);
-    run_cmd(c, None)
+    husk_stdin(h, args, "")
 }
 
+/// As [`husk`], with `input` on stdin.
 fn husk_stdin(h: &Husk, args: &[&str], input: &str) -> Output {
-    let mut c = h.command();
-    c.args(args);
-    run_cmd(c, Some(input.as_bytes()))
+    h.timed(args, Stdin::File(input.as_bytes()), Out::Temp, TIMEOUT)
 }
 
 /// `husk exec` with these arguments (flags, ID, command).
@@ -82,22 +50,14 @@ fn exec_sh(h: &Husk, id: &str, script: &str) -> String {
     ok(&exec(h, &[id, "sh", "-c", script]))
 }
 
-fn bundle_arg(b: &Bundle) -> &str {
-    b.path().to_str().unwrap()
-}
-
-/// `husk run --detach` of the bundle; returns the init's host pid once
-/// the container is running.
+/// A husk whose container of bundle `b` runs (`run --detach`); returns
+/// husk, the container's ID (with `prefix`) and its init's host pid.
 #[track_caller]
-fn start(h: &Husk, b: &Bundle, id: &str) -> i32 {
-    b.write();
-    let mut c = h.command();
-    c.args(["run", "--detach", "--bundle", bundle_arg(b), id]);
-    ok(&run_cmd(c, None));
-    h.wait_status(id, "running");
-    let pid = h.state(id)["pid"].as_i64().unwrap() as i32;
-    assert!(pid > 0, "init pid {pid}");
-    pid
+fn running(b: &Bundle, prefix: &str) -> (Husk, String, i32) {
+    let h = Husk::new();
+    let id = unique_id(prefix);
+    let init = h.run_detached(b, &id);
+    (h, id, init)
 }
 
 /// A bundle whose init sleeps for a minute.
@@ -129,24 +89,6 @@ fn exec_detached(h: &Husk, b: &Bundle, flags: &[&str], id: &str, args: &[&str]) 
 // ---------------------------------------------------------------------------
 // Reading results.
 
-/// "key=value" lines.
-fn kv(out: &str) -> HashMap<String, String> {
-    out.lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect()
-}
-
-/// The "Key:\tvalue" line of a /proc/<pid>/status text.
-fn status_field(status: &str, key: &str) -> String {
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{key}:")))
-        .unwrap_or_else(|| panic!("no {key} in\n{status}"))
-        .trim()
-        .to_string()
-}
-
 fn host_status(pid: i32) -> String {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_else(|e| panic!("read /proc/{pid}/status: {e}"))
@@ -161,19 +103,6 @@ const CAP_NET_RAW: u32 = 13;
 fn read(p: impl AsRef<Path>) -> String {
     let p = p.as_ref();
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
-}
-
-/// Poll `cond` for up to 15 s.
-#[track_caller]
-fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < deadline {
-        if cond() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 /// This test process's own cgroup in the hierarchy whose /proc/self/cgroup
@@ -212,13 +141,6 @@ fn procs_files(id: &str) -> Vec<PathBuf> {
     out
 }
 
-fn pids_in(p: &Path) -> BTreeSet<i32> {
-    read(p)
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .collect()
-}
-
 /// The pids in each of the container's cgroup.procs files.
 fn container_procs(id: &str) -> Vec<(PathBuf, BTreeSet<i32>)> {
     procs_files(id)
@@ -238,15 +160,13 @@ const NAMESPACES: [&str; 6] = ["pid", "net", "mnt", "ipc", "uts", "cgroup"];
 #[test]
 fn exec_joins_every_namespace_of_the_container() {
     let b = sleeper();
-    let h = Husk::new();
-    let id = unique_id("ns");
-    let pid = start(&h, &b, &id);
+    let (h, id, pid) = running(&b, "ns");
     let out = exec_sh(
         &h,
         &id,
         "for n in pid net mnt ipc uts cgroup; do echo $n=$(readlink /proc/self/ns/$n); done",
     );
-    let v = kv(&out);
+    let v = kv_trimmed(&out);
     for n in NAMESPACES {
         let theirs = std::fs::read_link(format!("/proc/{pid}/ns/{n}")).unwrap();
         let ours = std::fs::read_link(format!("/proc/self/ns/{n}")).unwrap();
@@ -275,9 +195,7 @@ fn exec_sees_the_container_root_and_hostname() {
     // A file on the host that is not in the rootfs.
     let host_only = b.path().join("host-only");
     std::fs::write(&host_only, "host\n").unwrap();
-    let h = Husk::new();
-    let id = unique_id("root");
-    start(&h, &b, &id);
+    let (h, id, _) = running(&b, "root");
     let out = exec_sh(
         &h,
         &id,
@@ -288,37 +206,23 @@ fn exec_sees_the_container_root_and_hostname() {
             host = host_only.display()
         ),
     );
-    let v = kv(&out);
-    assert_eq!(v.get("marker").map(String::as_str), Some("inside"), "{out}");
-    assert_eq!(
-        v.get("hostfile").map(String::as_str),
-        Some("absent"),
-        "{out}"
-    );
-    assert_eq!(
-        v.get("hostname").map(String::as_str),
-        Some("exec-host"),
-        "{out}"
-    );
-    assert_eq!(
-        v.get("uname").map(String::as_str),
-        Some("exec-host"),
-        "{out}"
-    );
+    let v = kv_trimmed(&out);
+    assert_eq!(value(&v, "marker"), Some("inside"), "{out}");
+    assert_eq!(value(&v, "hostfile"), Some("absent"), "{out}");
+    assert_eq!(value(&v, "hostname"), Some("exec-host"), "{out}");
+    assert_eq!(value(&v, "uname"), Some("exec-host"), "{out}");
 }
 
 #[test]
 fn exec_is_in_the_container_pid_namespace() {
     let b = sleeper();
-    let h = Husk::new();
-    let id = unique_id("pidns");
-    let init = start(&h, &b, &id);
+    let (h, id, init) = running(&b, "pidns");
     let out = exec_sh(
         &h,
         &id,
         "echo self=$$; echo init=$(tr '\\0' ' ' < /proc/1/cmdline); echo ==procs==; ls /proc",
     );
-    let v = kv(&out);
+    let v = kv_trimmed(&out);
     let me: i32 = v["self"].parse().unwrap();
     // Only the init (1) and exec'd processes live in the namespace.
     assert!((2..20).contains(&me), "own pid {me} is not small\n{out}");
@@ -345,9 +249,7 @@ fn exec_is_in_the_container_pid_namespace() {
 #[test]
 fn exec_joins_the_container_cgroup() {
     let b = sleeper();
-    let h = Husk::new();
-    let id = unique_id("cg");
-    let init = start(&h, &b, &id);
+    let (h, id, init) = running(&b, "cg");
 
     // Inside: the cgroup namespace makes the container's cgroup the root.
     let out = exec_sh(&h, &id, "cat /proc/self/cgroup");
@@ -389,9 +291,7 @@ fn exec_joins_the_container_cgroup() {
 #[test]
 fn exec_exit_status_is_the_process_status() {
     let b = sleeper();
-    let h = Husk::new();
-    let id = unique_id("exit");
-    start(&h, &b, &id);
+    let (h, id, _) = running(&b, "exit");
     let code = |args: &[&str]| {
         let mut all = vec![id.as_str()];
         all.extend_from_slice(args);
@@ -411,9 +311,7 @@ fn exec_exit_status_is_the_process_status() {
 #[test]
 fn exec_passes_stdout_stderr_and_stdin() {
     let b = sleeper();
-    let h = Husk::new();
-    let id = unique_id("stdio");
-    start(&h, &b, &id);
+    let (h, id, _) = running(&b, "stdio");
     let o = exec(&h, &[&id, "sh", "-c", "echo to-out; echo to-err >&2"]);
     assert_eq!(ok(&o), "to-out\n");
     assert!(stderr(&o).contains("to-err"), "stderr: {}", stderr(&o));
@@ -433,9 +331,7 @@ fn exec_passes_stdout_stderr_and_stdin() {
 #[test]
 fn exec_forwards_signals_to_the_process() {
     let b = sleeper();
-    let h = Husk::new();
-    let id = unique_id("sig");
-    let init = start(&h, &b, &id);
+    let (h, id, init) = running(&b, "sig");
     let tmp = tempfile::tempdir().unwrap();
     let mut child = h
         .command()
@@ -456,18 +352,11 @@ fn exec_forwards_signals_to_the_process() {
     });
     // SAFETY: signalling our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let st = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("husk exec did not end after SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let st = wait_child(
+        &mut child,
+        "husk exec after SIGTERM",
+        Duration::from_secs(15),
+    );
     assert_eq!(
         st.code(),
         Some(143),
@@ -495,15 +384,13 @@ fn exec_defaults_env_cwd_and_rlimits_from_the_config() {
         "/process/rlimits",
         json!([{"type": "RLIMIT_NOFILE", "soft": 321, "hard": 654}]),
     );
-    let h = Husk::new();
-    let id = unique_id("defaults");
-    start(&h, &b, &id);
+    let (h, id, _) = running(&b, "defaults");
     let out = exec_sh(
         &h,
         &id,
         "echo env=$FROM_CONFIG; echo cwd=$(pwd); echo soft=$(ulimit -Sn); echo hard=$(ulimit -Hn); echo home=$HOME",
     );
-    let v = kv(&out);
+    let v = kv_trimmed(&out);
     assert_eq!(v["env"], "config-value", "{out}");
     assert_eq!(v["cwd"], "/tmp", "{out}");
     assert_eq!(v["soft"], "321", "{out}");
@@ -518,15 +405,13 @@ fn exec_default_user_comes_from_the_config() {
         "/process/user",
         json!({"uid": 1000, "gid": 1001, "additionalGids": [44, 45]}),
     );
-    let h = Husk::new();
-    let id = unique_id("defuser");
-    let init = start(&h, &b, &id);
+    let (h, id, init) = running(&b, "defuser");
     let out = exec_sh(
         &h,
         &id,
         "echo uid=$(id -u); echo gid=$(id -g); echo groups=$(grep Groups: /proc/self/status | cut -f2)",
     );
-    let v = kv(&out);
+    let v = kv_trimmed(&out);
     assert_eq!(v["uid"], "1000", "{out}");
     assert_eq!(v["gid"], "1001", "{out}");
     let groups: BTreeSet<&str> = v["groups"].split_whitespace().collect();
@@ -558,9 +443,7 @@ fn assert_exec_caps_match_init(b: &mut Bundle, nnp: bool) {
     ] {
         b.set(&format!("/process/capabilities/{set}"), caps.clone());
     }
-    let h = Husk::new();
-    let id = unique_id("caps");
-    let init = start(&h, b, &id);
+    let (h, id, init) = running(b, "caps");
     let out = exec_sh(&h, &id, "grep -E '^(Cap|NoNewPrivs)' /proc/self/status");
     let st = host_status(init);
     for k in [
@@ -611,9 +494,7 @@ fn exec_env_adds_and_overrides() {
             "OVER=old"
         ]),
     );
-    let h = Husk::new();
-    let id = unique_id("env");
-    start(&h, &b, &id);
+    let (h, id, _) = running(&b, "env");
     let out = ok(&exec(
         &h,
         &["--env", "NEW=new value", "-e", "OVER=new", &id, "env"],
@@ -638,9 +519,7 @@ fn exec_env_adds_and_overrides() {
 #[test]
 fn exec_cwd_override() {
     let b = sleeper();
-    let h = Husk::new();
-    let id = unique_id("cwd");
-    start(&h, &b, &id);
+    let (h, id, _) = running(&b, "cwd");
     assert_eq!(ok(&exec(&h, &["--cwd", "/tmp", &id, "pwd"])), "/tmp\n");
     assert_eq!(ok(&exec(&h, &["--cwd", "/etc", &id, "pwd"])), "/etc\n");
     // Without --cwd: the config's ("/").
@@ -651,28 +530,24 @@ fn exec_cwd_override() {
 fn exec_user_override() {
     let mut b = sleeper();
     b.set("/process/user", json!({"uid": 0, "gid": 33}));
-    let h = Husk::new();
-    let id = unique_id("user");
-    start(&h, &b, &id);
+    let (h, id, _) = running(&b, "user");
     let script = "echo uid=$(id -u); echo gid=$(id -g)";
-    let v = kv(&ok(&exec(
+    let v = kv_trimmed(&ok(&exec(
         &h,
         &["--user", "1000:1000", &id, "sh", "-c", script],
     )));
     assert_eq!((v["uid"].as_str(), v["gid"].as_str()), ("1000", "1000"));
     // UID only: the gid stays the config's.
-    let v = kv(&ok(&exec(&h, &["--user", "5", &id, "sh", "-c", script])));
+    let v = kv_trimmed(&ok(&exec(&h, &["--user", "5", &id, "sh", "-c", script])));
     assert_eq!((v["uid"].as_str(), v["gid"].as_str()), ("5", "33"));
-    let v = kv(&ok(&exec(&h, &["-u", "7:8", &id, "sh", "-c", script])));
+    let v = kv_trimmed(&ok(&exec(&h, &["-u", "7:8", &id, "sh", "-c", script])));
     assert_eq!((v["uid"].as_str(), v["gid"].as_str()), ("7", "8"));
 }
 
 #[test]
 fn exec_additional_gids() {
     let b = sleeper();
-    let h = Husk::new();
-    let id = unique_id("gids");
-    start(&h, &b, &id);
+    let (h, id, _) = running(&b, "gids");
     let out = ok(&exec(
         &h,
         &[
@@ -688,7 +563,7 @@ fn exec_additional_gids() {
             "echo uid=$(id -u); echo groups=$(grep Groups: /proc/self/status | cut -f2)",
         ],
     ));
-    let v = kv(&out);
+    let v = kv_trimmed(&out);
     assert_eq!(v["uid"], "1000", "{out}");
     let groups: BTreeSet<&str> = v["groups"].split_whitespace().collect();
     assert_eq!(groups, BTreeSet::from(["10", "20"]), "{out}");
@@ -697,9 +572,7 @@ fn exec_additional_gids() {
 #[test]
 fn exec_cap_adds_a_capability() {
     let b = sleeper();
-    let h = Husk::new();
-    let id = unique_id("cap");
-    let init = start(&h, &b, &id);
+    let (h, id, init) = running(&b, "cap");
     let bit = 1u64 << CAP_NET_RAW;
     // The container's process does not have it.
     let st = host_status(init);
@@ -745,9 +618,7 @@ fn exec_cap_with_no_capabilities_in_the_config() {
     // only, not to inheritable or ambient.
     let mut b = sleeper();
     b.set("/process/capabilities", json!({}));
-    let h = Husk::new();
-    let id = unique_id("cap0");
-    start(&h, &b, &id);
+    let (h, id, _) = running(&b, "cap0");
     let c = exec_caps(&h, &[], &id);
     for k in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
         assert_eq!(c[k], "0000000000000000", "{k}: {c:?}");
@@ -779,9 +650,7 @@ fn inheritable_caps_bundle() -> Bundle {
 #[test]
 fn exec_cap_adds_ambient_when_the_config_has_inheritable() {
     let b = inheritable_caps_bundle();
-    let h = Husk::new();
-    let id = unique_id("capamb");
-    start(&h, &b, &id);
+    let (h, id, _) = running(&b, "capamb");
     let c = exec_caps(&h, &[], &id);
     assert_eq!(c["CapInh"], "0000000400000001", "{c:?}");
     assert_eq!(c["CapPrm"], "0000000000000021", "{c:?}");
@@ -805,9 +674,7 @@ fn exec_cap_not_in_inheritable_still_runs() {
     // permitted; the exec must not fail because of a set the command
     // line itself made up.
     let b = inheritable_caps_bundle();
-    let h = Husk::new();
-    let id = unique_id("capnoinh");
-    start(&h, &b, &id);
+    let (h, id, _) = running(&b, "capnoinh");
     let c = exec_caps(&h, &["--cap", "CAP_NET_RAW"], &id);
     let bit = 1u64 << CAP_NET_RAW;
     for k in ["CapPrm", "CapEff", "CapBnd"] {
@@ -820,9 +687,7 @@ fn exec_cap_not_in_inheritable_still_runs() {
 fn exec_no_new_privs_flag() {
     let mut b = sleeper();
     b.set("/process/noNewPrivileges", json!(false));
-    let h = Husk::new();
-    let id = unique_id("nnp");
-    start(&h, &b, &id);
+    let (h, id, _) = running(&b, "nnp");
     let cmd = ["grep", "^NoNewPrivs", "/proc/self/status"];
     let mut args = vec![id.as_str()];
     args.extend_from_slice(&cmd);
@@ -844,9 +709,7 @@ fn exec_uses_the_container_personality() {
     }
     let mut b = sleeper();
     b.set("/linux/personality", json!({"domain": "LINUX32"}));
-    let h = Husk::new();
-    let id = unique_id("persona");
-    let init = start(&h, &b, &id);
+    let (h, id, init) = running(&b, "persona");
     // The init has it (PER_LINUX32 = 8).
     assert_eq!(read(format!("/proc/{init}/personality")).trim(), "00000008");
     let out = exec_sh(
@@ -854,7 +717,7 @@ fn exec_uses_the_container_personality() {
         &id,
         "echo machine=$(uname -m); echo persona=$(cat /proc/self/personality)",
     );
-    let v = kv(&out);
+    let v = kv_trimmed(&out);
     assert_eq!(v["persona"], "00000008", "{out}");
     assert_eq!(v["machine"], "i686", "{out}");
 }
@@ -872,9 +735,7 @@ fn exec_process_file_runs_exactly_that_process() {
             "FROM_CONFIG=yes"
         ]),
     );
-    let h = Husk::new();
-    let id = unique_id("procfile");
-    start(&h, &b, &id);
+    let (h, id, _) = running(&b, "procfile");
     let pf = b.path().join("process.json");
     std::fs::write(
         &pf,
@@ -889,7 +750,7 @@ fn exec_process_file_runs_exactly_that_process() {
     )
     .unwrap();
     let out = ok(&exec(&h, &["--process", pf.to_str().unwrap(), &id]));
-    let v = kv(&out);
+    let v = kv_trimmed(&out);
     assert_eq!(v["uid"], "7", "{out}");
     assert_eq!(v["gid"], "8", "{out}");
     assert_eq!(v["cwd"], "/etc", "{out}");
@@ -898,15 +759,13 @@ fn exec_process_file_runs_exactly_that_process() {
     assert_eq!(v["arg0"], "zero", "{out}");
     // Short form too.
     let out = ok(&exec(&h, &["-p", pf.to_str().unwrap(), &id]));
-    assert_eq!(kv(&out)["only"], "process-file", "{out}");
+    assert_eq!(kv_trimmed(&out)["only"], "process-file", "{out}");
 }
 
 #[test]
 fn exec_detach_returns_at_once_and_writes_the_pid_file() {
     let b = sleeper();
-    let h = Husk::new();
-    let id = unique_id("detach");
-    start(&h, &b, &id);
+    let (h, id, _) = running(&b, "detach");
     let t = Instant::now();
     let pid = exec_detached(
         &h,
@@ -954,15 +813,13 @@ fn exec_with_fd3(h: &Husk, fd3: &Path, args: &[&str]) -> Output {
         .arg(h.root.path())
         .arg("exec")
         .args(args);
-    run_cmd(c, None)
+    run_timed(c, Stdin::File(b""), Out::Temp, TIMEOUT)
 }
 
 #[test]
 fn exec_preserve_fds_passes_fd_3() {
     let b = sleeper();
-    let h = Husk::new();
-    let id = unique_id("fds");
-    start(&h, &b, &id);
+    let (h, id, _) = running(&b, "fds");
     let file = b.path().join("fd3-file");
     std::fs::write(&file, "fd3-content\n").unwrap();
     let script = "cat <&3 2>/dev/null || echo no-fd3";
@@ -988,9 +845,7 @@ fn exec_in_a_user_namespace_container() {
     let map = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
     b.set("/linux/uidMappings", map.clone());
     b.set("/linux/gidMappings", map);
-    let h = Husk::new();
-    let id = unique_id("userns");
-    let init = start(&h, &b, &id);
+    let (h, id, init) = running(&b, "userns");
     let out = exec_sh(
         &h,
         &id,
@@ -1016,7 +871,7 @@ fn exec_in_a_user_namespace_container() {
         "{out}"
     );
     assert_eq!(words(&section("uid")), ["0", "100000", "65536"], "{out}");
-    let v = kv(&out);
+    let v = kv_trimmed(&out);
     assert_eq!(v["uid"], "0", "{out}");
     assert_eq!(v["gid"], "0", "{out}");
     assert_eq!(
@@ -1058,7 +913,7 @@ fn exec_in_a_stopped_container_fails() {
     let h = Husk::new();
     let id = unique_id("stopped");
     b.write();
-    ok(&husk(&h, &["run", "-d", "--bundle", bundle_arg(&b), &id]));
+    ok(&husk(&h, &["run", "-d", "--bundle", b.arg(), &id]));
     h.wait_status(&id, "stopped");
     let o = exec(&h, &[&id, "sh", "-c", "touch /ran"]);
     let e = fails(&o);
@@ -1069,9 +924,7 @@ fn exec_in_a_stopped_container_fails() {
 #[test]
 fn exec_in_a_killed_container_fails() {
     let b = sleeper();
-    let h = Husk::new();
-    let id = unique_id("killed");
-    start(&h, &b, &id);
+    let (h, id, _) = running(&b, "killed");
     ok(&husk(&h, &["kill", &id, "KILL"]));
     h.wait_status(&id, "stopped");
     let e = fails(&exec(&h, &[&id, "true"]));
@@ -1085,7 +938,7 @@ fn exec_in_a_created_container_fails() {
     let h = Husk::new();
     let id = unique_id("created");
     b.write();
-    ok(&husk(&h, &["create", "--bundle", bundle_arg(&b), &id]));
+    ok(&husk(&h, &["create", "--bundle", b.arg(), &id]));
     assert_eq!(h.status(&id), "created");
     let e = fails(&exec(&h, &[&id, "sh", "-c", "touch /ran"]));
     assert!(e.contains("not been started"), "{e}");
@@ -1101,9 +954,7 @@ fn exec_in_a_created_container_fails() {
 #[test]
 fn exec_in_a_paused_container_fails() {
     let b = sleeper();
-    let h = Husk::new();
-    let id = unique_id("paused");
-    start(&h, &b, &id);
+    let (h, id, _) = running(&b, "paused");
     ok(&husk(&h, &["pause", &id]));
     h.wait_status(&id, "paused");
     let e = fails(&exec(&h, &[&id, "sh", "-c", "touch /ran"]));
@@ -1129,9 +980,7 @@ fn exec_in_an_unknown_container_fails() {
 #[test]
 fn exec_of_a_missing_program_fails() {
     let b = sleeper();
-    let h = Husk::new();
-    let id = unique_id("missing");
-    start(&h, &b, &id);
+    let (h, id, _) = running(&b, "missing");
     let o = exec(&h, &[&id, "no-such-program"]);
     let e = fails(&o);
     assert!(e.contains("executable file not found"), "{e}");
@@ -1142,9 +991,7 @@ fn exec_of_a_missing_program_fails() {
 #[test]
 fn exec_tty_detached_without_console_socket_is_refused() {
     let b = sleeper();
-    let h = Husk::new();
-    let id = unique_id("tty");
-    start(&h, &b, &id);
+    let (h, id, _) = running(&b, "tty");
     // Detached, nobody would hold the terminal: husk needs a socket for it.
     for flag in ["--tty", "-t"] {
         let e = fails(&exec(
@@ -1181,9 +1028,7 @@ fn exec_tty_detached_without_console_socket_is_refused() {
 #[test]
 fn exec_process_and_command_together_fail() {
     let b = sleeper();
-    let h = Husk::new();
-    let id = unique_id("both");
-    start(&h, &b, &id);
+    let (h, id, _) = running(&b, "both");
     let pf = b.path().join("process.json");
     std::fs::write(
         &pf,
@@ -1212,9 +1057,7 @@ fn exec_process_and_command_together_fail() {
 #[test]
 fn exec_without_a_command_fails() {
     let b = sleeper();
-    let h = Husk::new();
-    let id = unique_id("nocmd");
-    start(&h, &b, &id);
+    let (h, id, _) = running(&b, "nocmd");
     let e = fails(&exec(&h, &[&id]));
     assert!(e.contains("no command"), "{e}");
 }
@@ -1222,9 +1065,7 @@ fn exec_without_a_command_fails() {
 #[test]
 fn exec_bad_user_fails() {
     let b = sleeper();
-    let h = Husk::new();
-    let id = unique_id("baduser");
-    start(&h, &b, &id);
+    let (h, id, _) = running(&b, "baduser");
     for u in ["abc", "1000:abc", "1000:", ":5", "1:2:3", "-1", ""] {
         let flag = format!("--user={u}");
         let e = fails(&exec(&h, &[&flag, &id, "sh", "-c", "touch /ran"]));
@@ -1236,9 +1077,7 @@ fn exec_bad_user_fails() {
 #[test]
 fn exec_bad_cwd_fails() {
     let b = sleeper();
-    let h = Husk::new();
-    let id = unique_id("badcwd");
-    start(&h, &b, &id);
+    let (h, id, _) = running(&b, "badcwd");
     let e = fails(&exec(&h, &["--cwd", "/no/such/dir", &id, "true"]));
     assert!(e.contains("/no/such/dir"), "{e}");
     assert_eq!(h.status(&id), "running");
@@ -1247,9 +1086,7 @@ fn exec_bad_cwd_fails() {
 #[test]
 fn exec_bad_process_file_fails() {
     let b = sleeper();
-    let h = Husk::new();
-    let id = unique_id("badproc");
-    start(&h, &b, &id);
+    let (h, id, _) = running(&b, "badproc");
     let missing = b.path().join("missing.json");
     let e = fails(&exec(&h, &["--process", missing.to_str().unwrap(), &id]));
     assert!(e.contains("missing.json"), "{e}");
@@ -1265,9 +1102,7 @@ fn exec_bad_process_file_fails() {
 #[test]
 fn failed_exec_leaves_no_process_in_the_container() {
     let b = sleeper();
-    let h = Husk::new();
-    let id = unique_id("leak");
-    let init = start(&h, &b, &id);
+    let (h, id, init) = running(&b, "leak");
     let before = container_procs(&id);
     for (f, pids) in &before {
         assert_eq!(pids, &BTreeSet::from([init]), "{}", f.display());

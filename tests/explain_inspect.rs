@@ -6,11 +6,10 @@ mod common;
 // /proc/<pid>/ns/*, the cgroup files, `husk state`.
 
 use std::collections::BTreeSet;
-use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 use common::*;
 use serde_json::{Value, json};
@@ -21,32 +20,11 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 // ---------------------------------------------------------------------------
 // Helpers.
 
-/// Run `c` with stdout and stderr into files next to `out` (files, not
-/// pipes: a container started in the background inherits husk's stdio and
-/// would hold a pipe open), stdin empty, with a time limit.
-fn run_cmd(mut c: Command, out: &Path) -> Output {
-    let err = out.with_extension("stderr");
-    c.stdin(Stdio::null())
-        .stdout(File::create(out).unwrap())
-        .stderr(File::create(&err).unwrap());
-    let mut child = c.spawn().unwrap_or_else(|e| panic!("spawn {c:?}: {e}"));
-    let deadline = Instant::now() + TIMEOUT;
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{c:?} did not finish within {TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    Output {
-        status,
-        stdout: std::fs::read(out).unwrap(),
-        stderr: std::fs::read(&err).unwrap(),
-    }
+/// Run `c` with stdout into `out` and stderr next to it (files, not pipes:
+/// a container started in the background inherits husk's stdio and would
+/// hold a pipe open), stdin empty, with a time limit.
+fn run_cmd(c: Command, out: &Path) -> Output {
+    run_timed(c, Stdin::Null, Out::Beside(out), TIMEOUT)
 }
 
 /// husk with `args`; its output goes to files in the bundle directory,
@@ -57,29 +35,13 @@ fn husk(h: &Husk, b: &Bundle, tag: &str, args: &[&str]) -> Output {
     run_cmd(c, &b.path().join(format!("{tag}.out")))
 }
 
-fn bundle_arg(b: &Bundle) -> String {
-    b.path().to_str().unwrap().to_string()
-}
-
 /// `husk run [extra...] --bundle B ID` in the foreground.
 fn run(h: &Husk, b: &Bundle, id: &str, extra: &[&str]) -> Output {
     b.write();
-    let bundle = bundle_arg(b);
     let mut args = vec!["run"];
     args.extend_from_slice(extra);
-    args.extend_from_slice(&["--bundle", &bundle, id]);
+    args.extend_from_slice(&["--bundle", b.arg(), id]);
     husk(h, b, id, &args)
-}
-
-/// `husk run --detach`: the container goes on in the background. Returns
-/// the init's host PID (from `husk state`).
-fn start_detached(h: &Husk, b: &Bundle, id: &str) -> i32 {
-    let o = run(h, b, id, &["--detach"]);
-    assert!(o.status.success(), "run --detach {id}: {}", stderr(&o));
-    h.wait_status(id, "running");
-    let pid = h.state(id)["pid"].as_i64().unwrap() as i32;
-    assert!(pid > 0);
-    pid
 }
 
 /// The bundle every --explain test runs: `echo hi`.
@@ -198,20 +160,7 @@ fn decode_caps(hex: &str) -> Vec<String> {
 }
 
 fn proc_status_field(pid: i32, key: &str) -> String {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
-        .unwrap_or_else(|| panic!("no {key} in /proc/{pid}/status"))
-        .trim()
-        .to_string()
-}
-
-fn ns_link(pid: &str, file: &str) -> String {
-    std::fs::read_link(format!("/proc/{pid}/ns/{file}"))
-        .unwrap()
-        .to_string_lossy()
-        .into_owned()
+    status_field(&proc_status(pid), key)
 }
 
 /// The /proc/<pid>/ns file of a runtime-spec namespace type.
@@ -227,11 +176,6 @@ fn ns_file(typ: &str) -> &'static str {
         "time" => "time",
         other => panic!("unknown namespace type {other}"),
     }
-}
-
-fn inspect_json(h: &Husk, id: &str) -> Value {
-    let out = ok(&h.cmd(&["inspect", "--format", "json", id]));
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("inspect {id}: {e}: {out}"))
 }
 
 // ---------------------------------------------------------------------------
@@ -380,12 +324,11 @@ fn create_explain_json_then_start() {
     let b = echo_bundle();
     b.write();
     let id = unique_id("create-json");
-    let bundle = bundle_arg(&b);
     let o = husk(
         &h,
         &b,
         &id,
-        &["create", "--explain=json", "--bundle", &bundle, &id],
+        &["create", "--explain=json", "--bundle", b.arg(), &id],
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let records = json_lines(&stderr(&o));
@@ -454,12 +397,11 @@ fn explain_with_an_unknown_mode_fails_clearly() {
     for cmd in ["run", "create"] {
         b.write();
         let id = unique_id("nonsense");
-        let bundle = bundle_arg(&b);
         let o = husk(
             &h,
             &b,
             &id,
-            &[cmd, "--explain=nonsense", "--bundle", &bundle, &id],
+            &[cmd, "--explain=nonsense", "--bundle", b.arg(), &id],
         );
         let e = fails(&o);
         assert!(
@@ -498,7 +440,7 @@ fn inspect_table_shows_the_hosts_view() {
     let h = Husk::new();
     let b = sleeper();
     let id = unique_id("inspect-table");
-    let pid = start_detached(&h, &b, &id);
+    let pid = h.run_detached(&b, &id);
     let t = ok(&h.cmd(&["inspect", &id]));
 
     assert!(t.starts_with(&format!("container {id}  (running)")), "{t}");
@@ -512,10 +454,7 @@ fn inspect_table_shows_the_hosts_view() {
             .find(|l| l.split_whitespace().next() == Some(typ))
             .unwrap_or_else(|| panic!("no {typ} line: {t}"));
         assert!(line.trim_end().ends_with(" own"), "{line}");
-        assert!(
-            line.contains(&ns_link(&pid.to_string(), ns_file(typ))),
-            "{line}"
-        );
+        assert!(line.contains(&proc_ns(pid, ns_file(typ))), "{line}");
     }
     let user = t
         .lines()
@@ -558,8 +497,8 @@ fn inspect_json_matches_the_kernel() {
     let h = Husk::new();
     let b = sleeper();
     let id = unique_id("inspect-json");
-    let pid = start_detached(&h, &b, &id);
-    let v = inspect_json(&h, &id);
+    let pid = h.run_detached(&b, &id);
+    let v = h.inspect_json(&id);
 
     assert_eq!(v["id"], id.as_str());
     assert_eq!(v["status"], "running");
@@ -572,8 +511,8 @@ fn inspect_json_matches_the_kernel() {
     for n in nss {
         let typ = n["type"].as_str().unwrap();
         let file = ns_file(typ);
-        assert_eq!(n["container"], ns_link(&pid_s, file).as_str(), "{n}");
-        assert_eq!(n["host"], ns_link("self", file).as_str(), "{n}");
+        assert_eq!(n["container"], proc_ns(&pid_s, file).as_str(), "{n}");
+        assert_eq!(n["host"], proc_ns("self", file).as_str(), "{n}");
         assert_eq!(n["isolated"], n["container"] != n["host"], "{n}");
         let want = OWN.contains(&typ);
         assert_eq!(n["isolated"], want, "{typ}: {n}");
@@ -656,15 +595,12 @@ fn inspect_json_matches_the_kernel() {
 fn inspect_reports_a_seccomp_filter() {
     let h = Husk::new();
     let mut b = Bundle::new();
-    b.args(&["sleep", "60"]).set(
-        "/linux/seccomp",
-        json!({"defaultAction": "SCMP_ACT_ALLOW",
-               "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}),
-    );
+    b.args(&["sleep", "60"])
+        .set("/linux/seccomp", mkdir_seccomp("SCMP_ACT_ERRNO"));
     let id = unique_id("inspect-sc");
-    let pid = start_detached(&h, &b, &id);
+    let pid = h.run_detached(&b, &id);
     assert_eq!(proc_status_field(pid, "Seccomp"), "2");
-    let v = inspect_json(&h, &id);
+    let v = h.inspect_json(&id);
     assert_eq!(v["seccomp"], "filter", "{v}");
     let t = ok(&h.cmd(&["inspect", &id]));
     assert!(t.contains("seccomp      filter"), "{t}");
@@ -684,8 +620,8 @@ fn inspect_shows_the_user_namespace_maps() {
         .set("/linux/uidMappings", map.clone())
         .set("/linux/gidMappings", map);
     let id = unique_id("inspect-userns");
-    start_detached(&h, &b, &id);
-    let v = inspect_json(&h, &id);
+    h.run_detached(&b, &id);
+    let v = h.inspect_json(&id);
     assert_eq!(v["uidMap"], json!(["0 100000 65536"]), "{v}");
     assert_eq!(v["gidMap"], json!(["0 100000 65536"]), "{v}");
     assert_eq!(v["user"]["uid"], "100000 100000 100000 100000", "{v}");

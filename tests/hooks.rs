@@ -13,7 +13,7 @@ mod common;
 use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -71,40 +71,12 @@ exit 1
 
 /// Run `c` with stdout and stderr in files (a container inherits husk's
 /// stdio; a pipe it holds would keep `output()` waiting) and a timeout.
-fn run_cmd(mut c: Command) -> Output {
-    let tmp = tempfile::tempdir().unwrap();
-    let (o, e) = (tmp.path().join("stdout"), tmp.path().join("stderr"));
-    c.stdin(Stdio::null())
-        .stdout(File::create(&o).unwrap())
-        .stderr(File::create(&e).unwrap());
-    let mut child = c.spawn().expect("spawn husk");
-    let status = wait_child(&mut child, &format!("{c:?}"));
-    Output {
-        status,
-        stdout: std::fs::read(&o).unwrap(),
-        stderr: std::fs::read(&e).unwrap(),
-    }
-}
-
-fn wait_child(child: &mut Child, what: &str) -> std::process::ExitStatus {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            return s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what} did not finish within {TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
+fn run_cmd(c: Command) -> Output {
+    run_timed(c, Stdin::Null, Out::Temp, TIMEOUT)
 }
 
 fn husk(h: &Husk, args: &[&str]) -> Output {
-    let mut c = h.command();
-    c.args(args);
-    run_cmd(c)
+    h.timed(args, Stdin::Null, Out::Temp, TIMEOUT)
 }
 
 fn create(h: &Husk, b: &Bundle, id: &str) -> Output {
@@ -119,15 +91,8 @@ fn run(h: &Husk, b: &Bundle, id: &str) -> Output {
 
 /// Poll `cond` for up to 10 s.
 #[track_caller]
-fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if cond() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("timed out waiting for {what}");
+fn wait_for(what: &str, cond: impl FnMut() -> bool) {
+    wait_within(what, Duration::from_secs(10), cond);
 }
 
 // ---------------------------------------------------------------------------
@@ -244,66 +209,12 @@ fn push_hook(b: &mut Bundle, kind: &str, h: Value) {
     b.config["hooks"][kind].as_array_mut().unwrap().push(h);
 }
 
-/// The host's namespace of `kind`, as this test process sees it.
-fn host_ns(kind: &str) -> String {
-    std::fs::read_link(format!("/proc/self/ns/{kind}"))
-        .unwrap()
-        .to_string_lossy()
-        .into_owned()
-}
-
-fn proc_ns(pid: i64, kind: &str) -> String {
-    std::fs::read_link(format!("/proc/{pid}/ns/{kind}"))
-        .unwrap_or_else(|e| panic!("/proc/{pid}/ns/{kind}: {e}"))
-        .to_string_lossy()
-        .into_owned()
-}
-
 // ---------------------------------------------------------------------------
 // Cgroups: where husk puts a container without linux.cgroupsPath (this
 // test process's own cgroup + the ID, in every hierarchy).
 
 fn cgroup_dirs(id: &str) -> Vec<PathBuf> {
-    let mi = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let cg = std::fs::read_to_string("/proc/self/cgroup").unwrap();
-    let mut out = Vec::new();
-    for line in mi.lines() {
-        let Some((l, r)) = line.split_once(" - ") else {
-            continue;
-        };
-        let Some(mp) = l.split(' ').nth(4) else {
-            continue;
-        };
-        if !mp.starts_with("/sys/fs/cgroup/") {
-            continue;
-        }
-        let mut rf = r.split(' ');
-        let fstype = rf.next().unwrap_or("");
-        let _source = rf.next();
-        let opts: Vec<&str> = rf.next().unwrap_or("").split(',').collect();
-        let v2 = match fstype {
-            "cgroup2" => true,
-            "cgroup" => false,
-            _ => continue,
-        };
-        let own = cg.lines().find_map(|l| {
-            let mut f = l.splitn(3, ':');
-            let (_, ctrl, path) = (f.next()?, f.next()?, f.next()?);
-            let matches = if v2 {
-                ctrl.is_empty()
-            } else {
-                !ctrl.is_empty() && ctrl.split(',').all(|c| opts.contains(&c))
-            };
-            matches.then(|| path.to_string())
-        });
-        if let Some(own) = own {
-            out.push(PathBuf::from(format!(
-                "{mp}{}/{id}",
-                own.trim_end_matches('/')
-            )));
-        }
-    }
-    out
+    hierarchies().iter().map(|h| h.dir(id)).collect()
 }
 
 /// The container's directory in the v1 pids hierarchy.
@@ -316,23 +227,14 @@ fn pids_cgroup_dir(id: &str) -> PathBuf {
 
 /// Whether `pid` is a live (non-zombie) process.
 fn alive(pid: i64) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(s) => {
-            let st = s[s.rfind(')').unwrap() + 1..].trim_start();
-            !st.starts_with('Z') && !st.starts_with('X')
-        }
-        Err(_) => false,
-    }
+    matches!(proc_stat(pid as i32), Some((s, _)) if s != 'Z' && s != 'X')
 }
 
 /// Nothing of container `id` left: no state, no state directory, no
 /// cgroup directory, no init, no mount of the bundle on the host.
 #[track_caller]
 fn assert_nothing_left(h: &Husk, b: &Bundle, id: &str, init_pid: Option<i64>) {
-    let e = fails(&husk(h, &["state", id]));
-    assert!(e.contains("does not exist"), "state {id}: {e}");
-    let dir = h.root.path().join(id);
-    assert!(!dir.exists(), "{} is still there", dir.display());
+    assert_no_container(h, id);
     let left: Vec<PathBuf> = cgroup_dirs(id).into_iter().filter(|d| d.exists()).collect();
     assert!(left.is_empty(), "cgroup directories left: {left:?}");
     if let Some(pid) = init_pid {
@@ -466,7 +368,7 @@ fn all_six_kinds_with_run() {
     assert_eq!(hk.calls(), &KINDS[..5], "while running");
 
     std::fs::write(hk.log().join("go"), "").unwrap();
-    let status = wait_child(&mut child, "husk run");
+    let status = wait_child(&mut child, "husk run", TIMEOUT);
     assert!(status.success(), "husk run: {status:?}: {}", stderr_of());
     assert!(!h.root.path().join(&id).exists(), "run left its state");
     check_six(&hk, &b, &id, pid, &mnt, &net, &ann);

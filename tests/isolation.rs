@@ -14,29 +14,6 @@ use serde_json::json;
 // ---------------------------------------------------------------------------
 // Helpers.
 
-/// The host's namespace link ("net:[4026531833]") for `kind`.
-fn host_ns(kind: &str) -> String {
-    std::fs::read_link(format!("/proc/self/ns/{kind}"))
-        .unwrap()
-        .to_string_lossy()
-        .into_owned()
-}
-
-fn pid_ns(pid: i32, kind: &str) -> String {
-    std::fs::read_link(format!("/proc/{pid}/ns/{kind}"))
-        .unwrap()
-        .to_string_lossy()
-        .into_owned()
-}
-
-/// "key=value" lines of the container's output.
-fn kv(out: &str) -> std::collections::HashMap<String, String> {
-    out.lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
 /// One line of /proc/<pid>/mountinfo.
 #[derive(Debug, Clone)]
 struct MountLine {
@@ -102,38 +79,6 @@ fn section<'a>(out: &'a str, name: &str) -> &'a str {
     &rest[..end]
 }
 
-/// `husk run --detach` of a long-running container; returns the init's
-/// pid. Output goes to a file: a pipe would stay open as long as the
-/// container runs.
-fn run_detached(h: &Husk, b: &Bundle, id: &str) -> i32 {
-    b.write();
-    let log = b.path().join("detached.log");
-    let f = std::fs::File::create(&log).unwrap();
-    let st = h
-        .command()
-        .args([
-            "run",
-            "--detach",
-            "--bundle",
-            b.path().to_str().unwrap(),
-            id,
-        ])
-        .stdin(Stdio::null())
-        .stdout(f.try_clone().unwrap())
-        .stderr(f)
-        .status()
-        .unwrap();
-    assert!(
-        st.success(),
-        "run --detach {id} failed: {}",
-        std::fs::read_to_string(&log).unwrap_or_default()
-    );
-    h.wait_status(id, "running");
-    let pid = h.state(id)["pid"].as_i64().unwrap() as i32;
-    assert!(pid > 0);
-    pid
-}
-
 /// Run husk inside a private mount namespace of its own (unshare -m), after
 /// `setup` (shell commands, e.g. mounts) ran there. The host never sees
 /// those mounts, and they vanish with the namespace.
@@ -157,18 +102,6 @@ fn run_in_private_mntns(h: &Husk, b: &Bundle, id: &str, setup: &str) -> Output {
 /// namespace's root is not the host's root).
 fn make_traversable(p: &Path) {
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
-/// Nothing of a failed create may remain: no state, no mounts.
-#[track_caller]
-fn assert_nothing_left(h: &Husk, b: &Bundle, id: &str) {
-    assert!(
-        !h.root.path().join(id).exists(),
-        "state directory of {id} left behind"
-    );
-    fails(&h.cmd(&["state", id]));
-    let left = host_mounts_mentioning(b.path().to_str().unwrap());
-    assert!(left.is_empty(), "mounts left behind: {left:?}");
 }
 
 // ---------------------------------------------------------------------------
@@ -242,10 +175,7 @@ fn config_without_network_namespace_shares_hosts_net() {
     let h = Husk::new();
     let mut b = Bundle::new();
     b.sh(NS_SCRIPT);
-    b.config["linux"]["namespaces"]
-        .as_array_mut()
-        .unwrap()
-        .retain(|n| n["type"] != "network");
+    b.remove_namespace("network");
     let out = ok(&h.run(&b, &unique_id("nonet")));
     let ns = kv(&out);
     assert_eq!(ns["net"], host_ns("net"));
@@ -312,10 +242,7 @@ fn time_offsets_without_time_namespace_are_rejected() {
         json!({"monotonic": {"secs": 10, "nanosecs": 0}}),
     );
     let id = unique_id("timeoff");
-    let err = fails(&h.run(&b, &id));
-    assert!(err.contains("linux.timeOffsets"), "{err}");
-    assert!(err.contains("time namespace"), "{err}");
-    assert_nothing_left(&h, &b, &id);
+    run_refused(&h, &b, &id, &["linux.timeOffsets", "time namespace"]);
 }
 
 #[test]
@@ -344,7 +271,7 @@ fn join_network_uts_ipc_namespaces_by_path() {
     let mut a = Bundle::new();
     a.set("/hostname", json!("alpha-host"));
     a.args(&["sleep", "30"]);
-    let pid_a = run_detached(&h, &a, &unique_id("join-a"));
+    let pid_a = h.run_detached(&a, &unique_id("join-a"));
 
     let mut b = Bundle::new();
     b.remove("/hostname");
@@ -355,12 +282,12 @@ fn join_network_uts_ipc_namespaces_by_path() {
     let out = ok(&h.run(&b, &unique_id("join-b")));
     let ns = kv(&out);
     for n in ["net", "uts", "ipc"] {
-        assert_eq!(ns[n], pid_ns(pid_a, n), "{n} not joined: {out}");
+        assert_eq!(ns[n], proc_ns(pid_a, n), "{n} not joined: {out}");
         assert_ne!(ns[n], host_ns(n));
     }
     // Not joined: B's own.
-    assert_ne!(ns["mnt"], pid_ns(pid_a, "mnt"));
-    assert_ne!(ns["pid"], pid_ns(pid_a, "pid"));
+    assert_ne!(ns["mnt"], proc_ns(pid_a, "mnt"));
+    assert_ne!(ns["pid"], proc_ns(pid_a, "pid"));
     assert_eq!(ns["hostname"], "alpha-host", "{out}");
 }
 
@@ -369,14 +296,14 @@ fn join_pid_namespace_by_path_sees_the_other_containers_processes() {
     let h = Husk::new();
     let mut a = Bundle::new();
     a.args(&["sleep", "30"]);
-    let pid_a = run_detached(&h, &a, &unique_id("joinpid-a"));
+    let pid_a = h.run_detached(&a, &unique_id("joinpid-a"));
 
     let mut b = Bundle::new();
     b.add_namespace("pid", Some(&format!("/proc/{pid_a}/ns/pid")));
     b.sh("echo self=$$; echo pidns=$(readlink /proc/self/ns/pid); echo ==ps==; ps -o pid,comm; echo ==end==");
     let out = ok(&h.run(&b, &unique_id("joinpid-b")));
     let v = kv(&out);
-    assert_eq!(v["pidns"], pid_ns(pid_a, "pid"), "{out}");
+    assert_eq!(v["pidns"], proc_ns(pid_a, "pid"), "{out}");
     assert_ne!(v["self"], "1", "B is not A's init: {out}");
     let ps: Vec<Vec<&str>> = section(&out, "ps")
         .lines()
@@ -396,10 +323,7 @@ fn joining_a_namespace_of_the_wrong_type_fails_clearly() {
     // A uts namespace file given as the network namespace.
     b.add_namespace("network", Some("/proc/self/ns/uts"));
     let id = unique_id("join-wrong");
-    let err = fails(&h.run(&b, &id));
-    assert!(err.contains("/proc/self/ns/uts"), "{err}");
-    assert!(err.contains("setns"), "{err}");
-    assert_nothing_left(&h, &b, &id);
+    run_refused(&h, &b, &id, &["/proc/self/ns/uts", "setns"]);
 }
 
 #[test]
@@ -408,10 +332,7 @@ fn joining_a_missing_namespace_path_fails_clearly() {
     let mut b = Bundle::new();
     b.add_namespace("ipc", Some("/proc/999999999/ns/ipc"));
     let id = unique_id("join-missing");
-    let err = fails(&h.run(&b, &id));
-    assert!(err.contains("/proc/999999999/ns/ipc"), "{err}");
-    assert!(err.contains("ipc namespace"), "{err}");
-    assert_nothing_left(&h, &b, &id);
+    run_refused(&h, &b, &id, &["/proc/999999999/ns/ipc", "ipc namespace"]);
 }
 
 // ---------------------------------------------------------------------------
@@ -463,19 +384,10 @@ fn user_namespace_init_runs_as_mapped_host_uid() {
     let h = Husk::new();
     let mut b = userns_bundle();
     b.args(&["sleep", "30"]);
-    let pid = run_detached(&h, &b, &unique_id("userns-host"));
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let ids = |key: &str| -> Vec<String> {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(key))
-            .unwrap()
-            .split_whitespace()
-            .map(String::from)
-            .collect()
-    };
-    assert_eq!(ids("Uid:"), ["100000"; 4], "{status}");
-    assert_eq!(ids("Gid:"), ["100000"; 4], "{status}");
+    let pid = h.run_detached(&b, &unique_id("userns-host"));
+    let status = proc_status(pid);
+    assert_eq!(ids(&status, "Uid"), ["100000"; 4], "{status}");
+    assert_eq!(ids(&status, "Gid"), ["100000"; 4], "{status}");
     let map = std::fs::read_to_string(format!("/proc/{pid}/uid_map")).unwrap();
     assert_eq!(
         map.split_whitespace().collect::<Vec<_>>(),
@@ -483,21 +395,41 @@ fn user_namespace_init_runs_as_mapped_host_uid() {
     );
 }
 
+/// The ids (real, effective, saved, filesystem) of a "Uid" or "Gid" line
+/// of /proc/<pid>/status.
+fn ids(status: &str, key: &str) -> Vec<String> {
+    status_field(status, key)
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+}
+
+/// A sleeping container in a user namespace of its own (see
+/// [`userns_bundle`]); returns its init's host pid.
+fn userns_sleeper(h: &Husk, prefix: &str) -> i32 {
+    let mut a = userns_bundle();
+    a.args(&["sleep", "30"]);
+    h.run_detached(&a, &unique_id(prefix))
+}
+
+/// A bundle that joins the user namespace of process `pid`.
+fn joining_user_namespace_of(pid: i32) -> Bundle {
+    let mut b = Bundle::new();
+    make_traversable(b.path());
+    b.add_namespace("user", Some(&format!("/proc/{pid}/ns/user")));
+    b
+}
+
 #[test]
 fn join_user_namespace_by_path() {
     let h = Husk::new();
-    let mut a = userns_bundle();
-    a.args(&["sleep", "30"]);
-    let pid_a = run_detached(&h, &a, &unique_id("joinuser-a"));
-
-    let mut b = Bundle::new();
-    make_traversable(b.path());
-    b.add_namespace("user", Some(&format!("/proc/{pid_a}/ns/user")));
+    let pid_a = userns_sleeper(&h, "joinuser-a");
+    let mut b = joining_user_namespace_of(pid_a);
     b.sh("echo user=$(readlink /proc/self/ns/user); echo uid=$(id -u); echo pid=$$; echo ==map==; cat /proc/self/uid_map; echo ==end==");
     let id_b = unique_id("joinuser-b");
     let out = ok(&h.run(&b, &id_b));
     let v = kv(&out);
-    assert_eq!(v["user"], pid_ns(pid_a, "user"), "{out}");
+    assert_eq!(v["user"], proc_ns(pid_a, "user"), "{out}");
     assert_eq!(v["uid"], "0", "{out}");
     // A new pid namespace inside the joined user namespace.
     assert_eq!(v["pid"], "1", "{out}");
@@ -510,24 +442,15 @@ fn join_user_namespace_by_path() {
 #[test]
 fn join_user_namespace_by_path_runs_as_its_host_uid() {
     let h = Husk::new();
-    let mut a = userns_bundle();
-    a.args(&["sleep", "30"]);
-    let pid_a = run_detached(&h, &a, &unique_id("joinuser2-a"));
-    let mut b = Bundle::new();
-    make_traversable(b.path());
-    b.add_namespace("user", Some(&format!("/proc/{pid_a}/ns/user")));
+    let pid_a = userns_sleeper(&h, "joinuser2-a");
+    let mut b = joining_user_namespace_of(pid_a);
     b.args(&["sleep", "30"]);
-    let pid_b = run_detached(&h, &b, &unique_id("joinuser2-b"));
+    let pid_b = h.run_detached(&b, &unique_id("joinuser2-b"));
     assert_ne!(pid_a, pid_b);
-    let status = std::fs::read_to_string(format!("/proc/{pid_b}/status")).unwrap();
-    let uid = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
-    assert_eq!(
-        uid.split_whitespace().skip(1).collect::<Vec<_>>(),
-        ["100000"; 4],
-        "{status}"
-    );
-    assert_eq!(pid_ns(pid_b, "user"), pid_ns(pid_a, "user"));
-    assert_ne!(pid_ns(pid_b, "pid"), pid_ns(pid_a, "pid"));
+    let status = proc_status(pid_b);
+    assert_eq!(ids(&status, "Uid"), ["100000"; 4], "{status}");
+    assert_eq!(proc_ns(pid_b, "user"), proc_ns(pid_a, "user"));
+    assert_ne!(proc_ns(pid_b, "pid"), proc_ns(pid_a, "pid"));
 }
 
 #[test]
@@ -538,10 +461,7 @@ fn id_mappings_without_user_namespace_are_rejected() {
     b.set("/linux/uidMappings", map.clone());
     b.set("/linux/gidMappings", map);
     let id = unique_id("maps-nouserns");
-    let err = fails(&h.run(&b, &id));
-    assert!(err.contains("linux.uidMappings"), "{err}");
-    assert!(err.contains("no user namespace"), "{err}");
-    assert_nothing_left(&h, &b, &id);
+    run_refused(&h, &b, &id, &["linux.uidMappings", "no user namespace"]);
 }
 
 // ---------------------------------------------------------------------------
@@ -574,15 +494,9 @@ fn hostname_and_domainname_are_set_inside_only() {
 fn hostname_without_uts_namespace_is_rejected() {
     let h = Husk::new();
     let mut b = Bundle::new();
-    b.config["linux"]["namespaces"]
-        .as_array_mut()
-        .unwrap()
-        .retain(|n| n["type"] != "uts");
+    b.remove_namespace("uts");
     let id = unique_id("nouts");
-    let err = fails(&h.run(&b, &id));
-    assert!(err.contains("hostname"), "{err}");
-    assert!(err.contains("uts namespace"), "{err}");
-    assert_nothing_left(&h, &b, &id);
+    run_refused(&h, &b, &id, &["hostname", "uts namespace"]);
 }
 
 // ---------------------------------------------------------------------------
@@ -616,24 +530,34 @@ fn assert_root_is_rootfs_only(out: &str, b: &Bundle) {
     assert_eq!(v["rootmarker"], "absent", "bundle file visible: {out}");
 }
 
-fn rootfs_script(b: &mut Bundle, host_marker: &Path) {
+/// A bundle whose container prints its mounts and tries to read a marker
+/// file in a host directory (returned: it lives as long as the test needs
+/// it) and one in the bundle directory, just outside its rootfs.
+fn rootfs_bundle() -> (Bundle, tempfile::TempDir) {
+    let mut b = Bundle::new();
+    let host = tempfile::tempdir().unwrap();
+    let host_marker = host.path().join("host-marker");
+    std::fs::write(&host_marker, "host secret").unwrap();
+    std::fs::write(b.path().join("outside-marker"), "bundle secret").unwrap();
     b.sh(&format!(
         "echo ==mountinfo==; cat /proc/self/mountinfo; echo ==end==; \
          if cat {m} 2>/dev/null; then echo marker=present; else echo marker=absent; fi; \
          if cat /../outside-marker /proc/1/root/../outside-marker 2>/dev/null; then echo rootmarker=present; else echo rootmarker=absent; fi",
         m = host_marker.display()
     ));
+    (b, host)
+}
+
+/// `husk run --no-pivot` of the bundle.
+fn run_no_pivot(h: &Husk, b: &Bundle, id: &str) -> Output {
+    b.write();
+    h.cmd(&["run", "--no-pivot", "--bundle", b.arg(), id])
 }
 
 #[test]
 fn pivot_root_leaves_only_the_rootfs() {
     let h = Husk::new();
-    let mut b = Bundle::new();
-    let host = tempfile::tempdir().unwrap();
-    let marker = host.path().join("host-marker");
-    std::fs::write(&marker, "host secret").unwrap();
-    std::fs::write(b.path().join("outside-marker"), "bundle secret").unwrap();
-    rootfs_script(&mut b, &marker);
+    let (b, _host) = rootfs_bundle();
     let out = ok(&h.run(&b, &unique_id("pivot")));
     assert_root_is_rootfs_only(&out, &b);
 }
@@ -641,21 +565,8 @@ fn pivot_root_leaves_only_the_rootfs() {
 #[test]
 fn no_pivot_still_hides_host_files() {
     let h = Husk::new();
-    let mut b = Bundle::new();
-    let host = tempfile::tempdir().unwrap();
-    let marker = host.path().join("host-marker");
-    std::fs::write(&marker, "host secret").unwrap();
-    std::fs::write(b.path().join("outside-marker"), "bundle secret").unwrap();
-    rootfs_script(&mut b, &marker);
-    b.write();
-    let id = unique_id("nopivot");
-    let out = ok(&h.cmd(&[
-        "run",
-        "--no-pivot",
-        "--bundle",
-        b.path().to_str().unwrap(),
-        &id,
-    ]));
+    let (b, _host) = rootfs_bundle();
+    let out = ok(&run_no_pivot(&h, &b, &unique_id("nopivot")));
     assert_root_is_rootfs_only(&out, &b);
 }
 
@@ -668,26 +579,12 @@ fn no_pivot_create_then_start() {
     b.sh("readlink /proc/self/ns/mnt > /tmp/out; echo pid=$$ >> /tmp/out");
     b.write();
     let id = unique_id("nopivot-create");
-    let log = std::fs::File::create(b.path().join("create.log")).unwrap();
-    let st = h
-        .command()
-        .args([
-            "create",
-            "--no-pivot",
-            "--bundle",
-            b.path().to_str().unwrap(),
-            &id,
-        ])
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .status()
-        .unwrap();
-    assert!(
-        st.success(),
-        "{}",
-        std::fs::read_to_string(b.path().join("create.log")).unwrap()
-    );
+    ok(&h.timed(
+        &["create", "--no-pivot", "--bundle", b.arg(), &id],
+        Stdin::Null,
+        Out::Beside(&b.path().join("create.log")),
+        TIMEOUT,
+    ));
     assert_eq!(h.status(&id), "created");
     ok(&h.cmd(&["start", &id]));
     h.wait_status(&id, "stopped");
@@ -721,15 +618,7 @@ fn readonly_root_with_no_pivot() {
     b.sh(
         "touch /x 2>&1; echo touch=$?; echo ==mountinfo==; cat /proc/self/mountinfo; echo ==end==",
     );
-    b.write();
-    let id = unique_id("roroot-nopivot");
-    let out = ok(&h.cmd(&[
-        "run",
-        "--no-pivot",
-        "--bundle",
-        b.path().to_str().unwrap(),
-        &id,
-    ]));
+    let out = ok(&run_no_pivot(&h, &b, &unique_id("roroot-nopivot")));
     assert_ne!(kv(&out)["touch"], "0", "{out}");
     assert!(out.contains("Read-only file system"), "{out}");
     let mi = parse_mountinfo(section(&out, "mountinfo"));
@@ -1019,7 +908,7 @@ fn symlinked_special_dir_is_refused(dir: &str, link_to: &str) {
     let err = fails(&h.create(&b, &id));
     assert!(err.contains(&format!("/{dir}")), "{err}");
     assert!(err.contains("symlink"), "{err}");
-    assert_nothing_left(&h, &b, &id);
+    assert_no_state_or_mounts(&h, &b, &id);
     // The link target got nothing mounted or created.
     assert_eq!(
         std::fs::read_dir(b.rootfs().join("decoy")).unwrap().count(),
@@ -1047,7 +936,7 @@ fn proc_mount_target_that_is_a_file_is_refused() {
     let id = unique_id("procfile");
     let err = fails(&h.create(&b, &id));
     assert!(err.contains("not a directory"), "{err}");
-    assert_nothing_left(&h, &b, &id);
+    assert_no_state_or_mounts(&h, &b, &id);
 }
 
 // ---------------------------------------------------------------------------
@@ -1255,7 +1144,5 @@ fn unknown_rootfs_propagation_is_rejected() {
     let mut b = Bundle::new();
     b.set("/linux/rootfsPropagation", json!("sideways"));
     let id = unique_id("badprop");
-    let err = fails(&h.run(&b, &id));
-    assert!(err.contains("sideways"), "{err}");
-    assert_nothing_left(&h, &b, &id);
+    run_refused(&h, &b, &id, &["sideways"]);
 }

@@ -7,7 +7,7 @@ mod common;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::*;
@@ -17,61 +17,16 @@ use serde_json::{Value, json};
 /// instead of stalling the whole suite.
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Run `c` with stdout appended to `out` (a temp file if None) and stderr to
-/// a temp file. Files, not pipes: a container inherits husk's stdio, and a
-/// pipe it holds would keep `Command::output` waiting until it exits.
-fn run_cmd(mut c: Command, out: Option<&Path>) -> Output {
-    let tmp = tempfile::tempdir().unwrap();
-    let out_path = out
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| tmp.path().join("stdout"));
-    let err_path = tmp.path().join("stderr");
-    let out_file = File::options()
-        .create(true)
-        .append(true)
-        .open(&out_path)
-        .unwrap();
-    let skip = out_file.metadata().unwrap().len() as usize;
-    c.stdin(Stdio::null())
-        .stdout(out_file)
-        .stderr(File::create(&err_path).unwrap());
-    let mut child = c.spawn().expect("spawn husk");
-    let deadline = Instant::now() + TIMEOUT;
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("husk {c:?} did not finish within {TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let all = std::fs::read(&out_path).unwrap();
-    Output {
-        status,
-        stdout: all.get(skip..).unwrap_or_default().to_vec(),
-        stderr: std::fs::read(&err_path).unwrap(),
-    }
-}
-
-/// `husk --root R ARGS...`, with a timeout.
+/// `husk --root R ARGS...`, with a timeout; output in files, not pipes
+/// (a container inherits husk's stdio, and a pipe it holds would keep the
+/// test waiting until it exits).
 fn husk(h: &Husk, args: &[&str]) -> Output {
-    let mut c = h.command();
-    c.args(args);
-    run_cmd(c, None)
+    h.timed(args, Stdin::Null, Out::Temp, TIMEOUT)
 }
 
 /// As [`husk`], the container's (inherited) stdout appended to `out`.
 fn husk_out(h: &Husk, args: &[&str], out: &Path) -> Output {
-    let mut c = h.command();
-    c.args(args);
-    run_cmd(c, Some(out))
-}
-
-fn bundle_arg(b: &Bundle) -> &str {
-    b.path().to_str().unwrap()
+    h.timed(args, Stdin::Null, Out::Append(out), TIMEOUT)
 }
 
 /// Where the container's stdout goes in tests that read it.
@@ -81,14 +36,14 @@ fn out_file(b: &Bundle) -> PathBuf {
 
 fn create(h: &Husk, b: &Bundle, id: &str) -> Output {
     b.write();
-    husk_out(h, &["create", "--bundle", bundle_arg(b), id], &out_file(b))
+    husk_out(h, &["create", "--bundle", b.arg(), id], &out_file(b))
 }
 
 fn run_detached(h: &Husk, b: &Bundle, id: &str) -> Output {
     b.write();
     husk_out(
         h,
-        &["run", "--detach", "--bundle", bundle_arg(b), id],
+        &["run", "--detach", "--bundle", b.arg(), id],
         &out_file(b),
     )
 }
@@ -97,137 +52,50 @@ fn run_fg(h: &Husk, b: &Bundle, id: &str, extra: &[&str]) -> Output {
     b.write();
     let mut args = vec!["run"];
     args.extend_from_slice(extra);
-    args.extend_from_slice(&["--bundle", bundle_arg(b), id]);
+    args.extend_from_slice(&["--bundle", b.arg(), id]);
     husk(h, &args)
 }
 
-fn state(h: &Husk, id: &str) -> Value {
-    let o = husk(h, &["state", id]);
-    let text = ok(&o);
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("state {id}: {e}: {text:?}"))
-}
-
-fn status(h: &Husk, id: &str) -> String {
-    state(h, id)["status"].as_str().unwrap().to_string()
+/// Spawn `husk run` of `b` in the foreground, the container's stdout in
+/// [`out_file`] and husk's stderr in the bundle's run-stderr.
+fn spawn_run(h: &Husk, b: &Bundle, id: &str) -> Child {
+    b.write();
+    h.command()
+        .args(["run", "--bundle", b.arg(), id])
+        .stdin(Stdio::null())
+        .stdout(File::create(out_file(b)).unwrap())
+        .stderr(File::create(b.path().join("run-stderr")).unwrap())
+        .spawn()
+        .unwrap()
 }
 
 /// Poll `cond` for up to 10 s.
 #[track_caller]
-fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if cond() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("timed out waiting for {what}");
-}
-
-#[track_caller]
-fn wait_status(h: &Husk, id: &str, want: &str) {
-    wait_for(&format!("{id} to be {want}"), || status(h, id) == want);
-}
-
-/// Directories named `name` in any cgroup hierarchy on the host (a few
-/// levels deep: husk puts a container's cgroup under its own).
-fn cgroup_dirs_named(name: &str) -> Vec<std::path::PathBuf> {
-    let mut mounts = Vec::new();
-    for l in std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap()
-        .lines()
-    {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        let Some(dash) = f.iter().position(|x| *x == "-") else {
-            continue;
-        };
-        if matches!(f.get(dash + 1), Some(&"cgroup") | Some(&"cgroup2")) {
-            mounts.push(std::path::PathBuf::from(f[4]));
-        }
-    }
-    let mut found = Vec::new();
-    let mut todo: Vec<(std::path::PathBuf, usize)> = mounts.into_iter().map(|m| (m, 0)).collect();
-    while let Some((dir, depth)) = todo.pop() {
-        let Ok(rd) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            if !e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-                continue;
-            }
-            if e.file_name().to_str() == Some(name) {
-                found.push(e.path());
-            }
-            if depth < 5 {
-                todo.push((e.path(), depth + 1));
-            }
-        }
-    }
-    found
+fn wait_for(what: &str, cond: impl FnMut() -> bool) {
+    wait_within(what, Duration::from_secs(10), cond);
 }
 
 /// Assert `husk state ID` says the container does not exist, and that
 /// nothing for it is left under --root.
 #[track_caller]
 fn assert_gone(h: &Husk, id: &str) {
-    let e = fails(&husk(h, &["state", id]));
-    assert!(e.contains("container does not exist"), "state {id}: {e}");
-    let dir = h.root.path().join(id);
-    assert!(!dir.exists(), "{} is still there", dir.display());
+    assert_no_container(h, id);
     let cg = cgroup_dirs_named(id);
     assert!(cg.is_empty(), "cgroups left behind: {cg:?}");
 }
 
-/// A process, identified by PID and start time so a reused PID is not
-/// mistaken for it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Proc {
-    pid: i32,
-    start: u64,
-}
-
-/// (state, start time) from /proc/<pid>/stat.
-fn proc_stat(pid: i32) -> Option<(char, u64)> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &text[text.rfind(')')? + 1..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    Some((f.first()?.chars().next()?, f.get(19)?.parse().ok()?))
-}
-
-impl Proc {
-    fn of(pid: i32) -> Proc {
-        let (_, start) = proc_stat(pid).unwrap_or_else(|| panic!("no process {pid}"));
-        Proc { pid, start }
-    }
-
-    /// Alive: same process, and neither a zombie nor dead.
-    fn alive(&self) -> bool {
-        matches!(proc_stat(self.pid), Some((s, t)) if t == self.start && s != 'Z' && s != 'X')
-    }
-}
-
-/// Every descendant of `pid` on the host, read from .../task/*/children.
-fn descendants(pid: i32) -> Vec<Proc> {
-    let mut out = Vec::new();
-    let mut todo = vec![pid];
-    while let Some(p) = todo.pop() {
-        let Ok(rd) = std::fs::read_dir(format!("/proc/{p}/task")) else {
-            continue;
-        };
-        for t in rd.flatten() {
-            let text = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
-            for c in text
-                .split_whitespace()
-                .filter_map(|s| s.parse::<i32>().ok())
-            {
-                if let Some((_, start)) = proc_stat(c) {
-                    out.push(Proc { pid: c, start });
-                    todo.push(c);
-                }
-            }
-        }
-    }
-    out
+/// `husk run --detach` of `b`; returns its init and, once there are `n`,
+/// the init's descendants.
+#[track_caller]
+fn start_with_children(h: &Husk, b: &Bundle, id: &str, n: usize) -> (Proc, Vec<Proc>) {
+    ok(&run_detached(h, b, id));
+    let init = Proc::of(h.pid(id));
+    let mut kids = Vec::new();
+    wait_for(&format!("the container's {n} child processes"), || {
+        kids = descendants(init.pid);
+        kids.len() == n
+    });
+    (init, kids)
 }
 
 /// A script that stays up until killed with SIGKILL.
@@ -268,10 +136,7 @@ fn run_killed_by_signal_exits_128_plus_signal() {
         let mut b = Bundle::new();
         // In the host pid namespace the init is not a pid 1, so a signal
         // without a handler kills it as it would any process.
-        b.config["linux"]["namespaces"]
-            .as_array_mut()
-            .unwrap()
-            .retain(|n| n["type"] != "pid");
+        b.remove_namespace("pid");
         b.sh(&format!("echo before; kill -{sig} $$; echo after"));
         let id = unique_id("run-sig");
         let o = run_fg(&h, &b, &id, &[]);
@@ -290,7 +155,7 @@ fn run_keep_leaves_a_stopped_container_that_delete_removes() {
     let o = run_fg(&h, &b, &id, &["--keep"]);
     assert_eq!(o.status.code(), Some(5), "stderr: {}", stderr(&o));
     assert_eq!(stdout(&o), "kept\n");
-    let st = state(&h, &id);
+    let st = h.state(&id);
     assert_eq!(st["status"], "stopped");
     assert_eq!(st["pid"], 0);
     assert_eq!(st["id"], id.as_str());
@@ -312,7 +177,7 @@ fn run_detach_returns_at_once_and_kill_stops_it() {
         "run --detach took {:?}",
         t.elapsed()
     );
-    let st = state(&h, &id);
+    let st = h.state(&id);
     assert_eq!(st["status"], "running");
     let init = Proc::of(st["pid"].as_i64().unwrap() as i32);
     assert!(init.alive());
@@ -320,11 +185,7 @@ fn run_detach_returns_at_once_and_kill_stops_it() {
     wait_for("the container's output", || {
         std::fs::read_to_string(&out).unwrap_or_default() == "detached-up\n"
     });
-    ok(&husk(&h, &["kill", &id, "KILL"]));
-    wait_status(&h, &id, "stopped");
-    assert!(!init.alive(), "init {init:?} survived SIGKILL");
-    ok(&husk(&h, &["delete", &id]));
-    assert_gone(&h, &id);
+    kill_and_delete(&h, &[&id, "KILL"], &id, init, &[]);
 }
 
 #[test]
@@ -334,34 +195,14 @@ fn run_forwards_signals_to_the_container() {
     b.sh(&format!(
         "trap 'echo got-usr1' USR1; trap 'exit 7' TERM; echo up > /up; {FOREVER}"
     ));
-    b.write();
     let id = unique_id("run-fwd");
     let out = out_file(&b);
-    let mut child = h
-        .command()
-        .args(["run", "--bundle", bundle_arg(&b), &id])
-        .stdin(Stdio::null())
-        .stdout(File::create(&out).unwrap())
-        .stderr(File::create(b.path().join("run-stderr")).unwrap())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_run(&h, &b, &id);
     let husk_pid = child.id() as i32;
     let up = b.rootfs().join("up");
-    let wait_child = |child: &mut std::process::Child| {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(st) = child.try_wait().unwrap() {
-                return Some(st);
-            }
-            if Instant::now() > deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    };
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         wait_for("the container", || up.exists());
-        assert_eq!(status(&h, &id), "running");
+        assert_eq!(h.status(&id), "running");
         // SAFETY: signalling the husk process this test started.
         assert_eq!(unsafe { libc::kill(husk_pid, libc::SIGUSR1) }, 0);
         wait_for("the USR1 trap", || {
@@ -370,11 +211,7 @@ fn run_forwards_signals_to_the_container() {
         // SAFETY: as above.
         assert_eq!(unsafe { libc::kill(husk_pid, libc::SIGTERM) }, 0);
     }));
-    let st = wait_child(&mut child);
-    if st.is_none() {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
+    let st = wait_or_kill(&mut child, Duration::from_secs(10));
     if let Err(p) = r {
         std::panic::resume_unwind(p);
     }
@@ -398,37 +235,20 @@ fn foreground_run_then(
 ) -> (Option<std::process::ExitStatus>, String) {
     let mut b = Bundle::new();
     b.sh(&format!("echo up > /up; {FOREVER}"));
-    b.write();
-    let err = b.path().join("run-stderr");
-    let mut child = h
-        .command()
-        .args(["run", "--bundle", bundle_arg(&b), id])
-        .stdin(Stdio::null())
-        .stdout(File::create(out_file(&b)).unwrap())
-        .stderr(File::create(&err).unwrap())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_run(h, &b, id);
     let up = b.rootfs().join("up");
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         wait_for("the container", || up.exists());
         act();
     }));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let st = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break Some(st);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let st = wait_or_kill(&mut child, Duration::from_secs(10));
     if let Err(p) = r {
         std::panic::resume_unwind(p);
     }
-    (st, std::fs::read_to_string(&err).unwrap())
+    (
+        st,
+        std::fs::read_to_string(b.path().join("run-stderr")).unwrap(),
+    )
 }
 
 #[test]
@@ -476,7 +296,7 @@ fn create_start_kill_delete() {
         &[
             "create",
             "--bundle",
-            bundle_arg(&b),
+            b.arg(),
             "--pid-file",
             pid_file.to_str().unwrap(),
             &id,
@@ -488,7 +308,7 @@ fn create_start_kill_delete() {
         .parse()
         .unwrap_or_else(|_| panic!("pid file holds {text:?}, not just a number"));
     assert!(pid > 0);
-    let st = state(&h, &id);
+    let st = h.state(&id);
     assert_eq!(st["status"], "created");
     assert_eq!(st["pid"], pid);
     let init = Proc::of(pid);
@@ -499,13 +319,13 @@ fn create_start_kill_delete() {
     let marker = b.rootfs().join("marker");
     std::thread::sleep(Duration::from_millis(300));
     assert!(!marker.exists(), "the program ran before start");
-    assert_eq!(status(&h, &id), "created");
+    assert_eq!(h.status(&id), "created");
 
     ok(&husk(&h, &["start", &id]));
     wait_for("the marker", || {
         std::fs::read_to_string(&marker).unwrap_or_default() == "started\n"
     });
-    let st = state(&h, &id);
+    let st = h.state(&id);
     assert_eq!(st["status"], "running");
     // The init exec'd the program: same process.
     assert_eq!(st["pid"], pid);
@@ -513,9 +333,9 @@ fn create_start_kill_delete() {
 
     // Default signal: SIGTERM, which the script traps.
     ok(&husk(&h, &["kill", &id]));
-    wait_status(&h, &id, "stopped");
+    h.wait_status(&id, "stopped");
     assert!(!init.alive());
-    assert_eq!(state(&h, &id)["pid"], 0);
+    assert_eq!(h.state(&id)["pid"], 0);
 
     ok(&husk(&h, &["delete", &id]));
     assert_gone(&h, &id);
@@ -624,13 +444,18 @@ fn state_reports_the_runtime_spec_fields() {
     let mut c = h.command();
     c.current_dir(b.path())
         .args(["create", "--bundle", ".", &id]);
-    ok(&run_cmd(c, Some(&out_file(&b))));
+    ok(&run_timed(
+        c,
+        Stdin::Null,
+        Out::Append(&out_file(&b)),
+        TIMEOUT,
+    ));
     let after = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
 
-    let st = state(&h, &id);
+    let st = h.state(&id);
     let bundle = std::fs::canonicalize(b.path()).unwrap();
     assert_eq!(st["ociVersion"], b.config["ociVersion"]);
     assert_eq!(st["id"], id.as_str());
@@ -655,7 +480,7 @@ fn state_reports_the_runtime_spec_fields() {
     );
 
     ok(&husk(&h, &["start", &id]));
-    let st2 = state(&h, &id);
+    let st2 = h.state(&id);
     assert_eq!(st2["status"], "running");
     assert_eq!(st2["created"], st["created"], "created changed on start");
     assert_eq!(st2["pid"], st["pid"]);
@@ -671,12 +496,8 @@ fn kill_accepts_signal_numbers_names_and_sig_prefix() {
         b.sh(FOREVER);
         let id = unique_id("kill-form");
         ok(&run_detached(&h, &b, &id));
-        let init = Proc::of(state(&h, &id)["pid"].as_i64().unwrap() as i32);
-        ok(&husk(&h, &["kill", &id, sig]));
-        wait_status(&h, &id, "stopped");
-        assert!(!init.alive(), "kill {sig}: init survived");
-        ok(&husk(&h, &["delete", &id]));
-        assert_gone(&h, &id);
+        let init = Proc::of(h.pid(&id));
+        kill_and_delete(&h, &[&id, sig], &id, init, &[]);
     }
 }
 
@@ -707,7 +528,7 @@ fn kill_delivers_the_named_signal() {
         });
     }
     // A trapped signal does not stop it.
-    assert_eq!(status(&h, &id), "running");
+    assert_eq!(h.status(&id), "running");
     ok(&husk(&h, &["delete", "--force", &id]));
     assert_gone(&h, &id);
 }
@@ -718,21 +539,8 @@ fn kill_all_leaves_no_process_of_the_container() {
     let mut b = Bundle::new();
     b.sh("sleep 1000 & sleep 1000 & sh -c 'sleep 1000; echo' & wait");
     let id = unique_id("kill-all");
-    ok(&run_detached(&h, &b, &id));
-    let init = Proc::of(state(&h, &id)["pid"].as_i64().unwrap() as i32);
-    let mut kids = Vec::new();
-    wait_for("the container's 4 processes", || {
-        kids = descendants(init.pid);
-        kids.len() == 4
-    });
-    ok(&husk(&h, &["kill", "--all", &id, "KILL"]));
-    wait_status(&h, &id, "stopped");
-    assert!(!init.alive());
-    wait_for("every process of the container to be gone", || {
-        kids.iter().all(|k| !k.alive())
-    });
-    ok(&husk(&h, &["delete", &id]));
-    assert_gone(&h, &id);
+    let (init, kids) = start_with_children(&h, &b, &id, 4);
+    kill_and_delete(&h, &["--all", &id, "KILL"], &id, init, &kids);
 }
 
 #[test]
@@ -743,13 +551,7 @@ fn kill_all_signals_processes_that_kill_does_not() {
     let mut b = Bundle::new();
     b.sh("sleep 1000 & sleep 1000 & wait; echo children-gone > /marker; exec sleep 1000");
     let id = unique_id("kill-all-term");
-    ok(&run_detached(&h, &b, &id));
-    let init = Proc::of(state(&h, &id)["pid"].as_i64().unwrap() as i32);
-    let mut kids = Vec::new();
-    wait_for("the two sleeps", || {
-        kids = descendants(init.pid);
-        kids.len() == 2
-    });
+    let (init, kids) = start_with_children(&h, &b, &id, 2);
     let marker = b.rootfs().join("marker");
 
     ok(&husk(&h, &["kill", &id, "TERM"]));
@@ -759,7 +561,7 @@ fn kill_all_signals_processes_that_kill_does_not() {
         "kill without --all hit the children"
     );
     assert!(!marker.exists());
-    assert_eq!(status(&h, &id), "running");
+    assert_eq!(h.status(&id), "running");
 
     ok(&husk(&h, &["kill", "--all", &id, "TERM"]));
     wait_for("the children to die of SIGTERM", || {
@@ -767,40 +569,36 @@ fn kill_all_signals_processes_that_kill_does_not() {
     });
     wait_for("the init to see its children gone", || marker.exists());
     assert!(init.alive());
-    assert_eq!(status(&h, &id), "running");
+    assert_eq!(h.status(&id), "running");
 
     ok(&husk(&h, &["kill", "--all", &id, "KILL"]));
-    wait_status(&h, &id, "stopped");
+    h.wait_status(&id, "stopped");
     ok(&husk(&h, &["delete", &id]));
     assert_gone(&h, &id);
 }
 
-/// Kill (SIGKILL, by PID after checking its start time) whatever of
-/// `procs` is still alive: processes this test's container started that
-/// husk failed to clean up.
-fn reap_leftovers(procs: &[Proc]) {
-    for p in procs.iter().filter(|p| p.alive()) {
-        // SAFETY: signalling a process this test caused to exist.
-        unsafe { libc::kill(p.pid, libc::SIGKILL) };
-    }
+/// `husk kill ARGS` stops container `id`, its init and every one of `kids`
+/// die, and `husk delete` removes it.
+#[track_caller]
+fn kill_and_delete(h: &Husk, args: &[&str], id: &str, init: Proc, kids: &[Proc]) {
+    let mut all = vec!["kill"];
+    all.extend_from_slice(args);
+    ok(&husk(h, &all));
+    h.wait_status(id, "stopped");
+    assert!(!init.alive(), "{all:?}: init {init:?} survived");
+    wait_for("every process of the container to be gone", || {
+        kids.iter().all(|k| !k.alive())
+    });
+    ok(&husk(h, &["delete", id]));
+    assert_gone(h, id);
 }
 
 /// A container in the host's pid namespace whose init has two children;
 /// returns the init and the children.
 fn host_pid_ns_container(h: &Husk, b: &mut Bundle, id: &str) -> (Proc, Vec<Proc>) {
-    b.config["linux"]["namespaces"]
-        .as_array_mut()
-        .unwrap()
-        .retain(|n| n["type"] != "pid");
+    b.remove_namespace("pid");
     b.sh("sleep 1000 & sleep 1000 & wait");
-    ok(&run_detached(h, b, id));
-    let init = Proc::of(state(h, id)["pid"].as_i64().unwrap() as i32);
-    let mut kids = Vec::new();
-    wait_for("the two sleeps", || {
-        kids = descendants(init.pid);
-        kids.len() == 2
-    });
-    (init, kids)
+    start_with_children(h, b, id, 2)
 }
 
 #[test]
@@ -811,21 +609,9 @@ fn kill_all_without_a_pid_namespace_kills_every_process() {
     let mut b = Bundle::new();
     let id = unique_id("kill-all-hostpid");
     let (init, kids) = host_pid_ns_container(&h, &mut b, &id);
-    let o = husk(&h, &["kill", "--all", &id, "KILL"]);
-    let r = std::panic::catch_unwind(|| {
-        ok(&o);
-        wait_status(&h, &id, "stopped");
-        assert!(!init.alive());
-        wait_for("the init's children to die", || {
-            kids.iter().all(|k| !k.alive())
-        });
-    });
-    reap_leftovers(&kids);
-    if let Err(p) = r {
-        std::panic::resume_unwind(p);
-    }
-    ok(&husk(&h, &["delete", &id]));
-    assert_gone(&h, &id);
+    // Kills whatever of them husk failed to clean up.
+    let _reap = ProcGuard(kids.clone());
+    kill_and_delete(&h, &["--all", &id, "KILL"], &id, init, &kids);
 }
 
 #[test]
@@ -834,18 +620,12 @@ fn delete_force_without_a_pid_namespace_leaves_no_process() {
     let mut b = Bundle::new();
     let id = unique_id("del-hostpid");
     let (init, kids) = host_pid_ns_container(&h, &mut b, &id);
-    let o = husk(&h, &["delete", "--force", &id]);
-    let r = std::panic::catch_unwind(|| {
-        ok(&o);
-        assert!(!init.alive());
-        wait_for("the init's children to die", || {
-            kids.iter().all(|k| !k.alive())
-        });
+    let _reap = ProcGuard(kids.clone());
+    ok(&husk(&h, &["delete", "--force", &id]));
+    assert!(!init.alive());
+    wait_for("the init's children to die", || {
+        kids.iter().all(|k| !k.alive())
     });
-    reap_leftovers(&kids);
-    if let Err(p) = r {
-        std::panic::resume_unwind(p);
-    }
     assert_gone(&h, &id);
 }
 
@@ -866,7 +646,7 @@ fn start_of_a_running_container_fails() {
         e.contains("cannot start an already running container"),
         "{e}"
     );
-    assert_eq!(status(&h, &id), "running");
+    assert_eq!(h.status(&id), "running");
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(std::fs::read_to_string(&ran).unwrap(), "once\n");
     ok(&husk(&h, &["delete", "--force", &id]));
@@ -881,10 +661,10 @@ fn start_of_a_stopped_container_fails() {
     b.args(&["true"]);
     let id = unique_id("start-stopped");
     assert_eq!(run_fg(&h, &b, &id, &["--keep"]).status.code(), Some(0));
-    assert_eq!(status(&h, &id), "stopped");
+    assert_eq!(h.status(&id), "stopped");
     let e = fails(&husk(&h, &["start", &id]));
     assert!(e.contains("stopped"), "{e}");
-    assert_eq!(status(&h, &id), "stopped");
+    assert_eq!(h.status(&id), "stopped");
 
     // Stopped before it was ever started: start must not run the program.
     let mut b = Bundle::new();
@@ -892,7 +672,7 @@ fn start_of_a_stopped_container_fails() {
     let id2 = unique_id("start-killed");
     ok(&create(&h, &b, &id2));
     ok(&husk(&h, &["kill", &id2, "KILL"]));
-    wait_status(&h, &id2, "stopped");
+    h.wait_status(&id2, "stopped");
     let e = fails(&husk(&h, &["start", &id2]));
     assert!(e.contains("stopped"), "{e}");
     assert!(!b.rootfs().join("marker").exists());
@@ -917,7 +697,7 @@ fn kill_of_a_stopped_container_fails() {
         let e = fails(&husk(&h, &args));
         assert!(e.contains("container not running"), "{args:?}: {e}");
     }
-    assert_eq!(status(&h, &id), "stopped");
+    assert_eq!(h.status(&id), "stopped");
     ok(&husk(&h, &["delete", &id]));
     assert_gone(&h, &id);
 }
@@ -929,7 +709,7 @@ fn delete_of_a_running_container_needs_force() {
     b.sh(FOREVER);
     let id = unique_id("del-running");
     ok(&run_detached(&h, &b, &id));
-    let init = Proc::of(state(&h, &id)["pid"].as_i64().unwrap() as i32);
+    let init = Proc::of(h.pid(&id));
     let e = fails(&husk(&h, &["delete", &id]));
     assert!(
         e.contains(&format!(
@@ -939,7 +719,7 @@ fn delete_of_a_running_container_needs_force() {
     );
     // Refused means untouched.
     assert!(init.alive());
-    assert_eq!(status(&h, &id), "running");
+    assert_eq!(h.status(&id), "running");
     assert!(h.root.path().join(&id).exists());
 
     ok(&husk(&h, &["delete", "--force", &id]));
@@ -954,13 +734,7 @@ fn delete_force_leaves_no_process_of_the_container() {
     let mut b = Bundle::new();
     b.sh("sleep 1000 & sleep 1000 & wait");
     let id = unique_id("del-force-kids");
-    ok(&run_detached(&h, &b, &id));
-    let init = Proc::of(state(&h, &id)["pid"].as_i64().unwrap() as i32);
-    let mut kids = Vec::new();
-    wait_for("the two sleeps", || {
-        kids = descendants(init.pid);
-        kids.len() == 2
-    });
+    let (init, kids) = start_with_children(&h, &b, &id, 2);
     ok(&husk(&h, &["delete", "--force", &id]));
     assert!(!init.alive());
     wait_for("the sleeps to be gone", || kids.iter().all(|k| !k.alive()));
@@ -974,8 +748,8 @@ fn delete_of_a_created_container_works_without_force() {
     b.sh("echo ran > /marker");
     let id = unique_id("del-created");
     ok(&create(&h, &b, &id));
-    let init = Proc::of(state(&h, &id)["pid"].as_i64().unwrap() as i32);
-    assert_eq!(status(&h, &id), "created");
+    let init = Proc::of(h.pid(&id));
+    assert_eq!(h.status(&id), "created");
     ok(&husk(&h, &["delete", &id]));
     assert!(!init.alive(), "delete left the created init behind");
     assert_gone(&h, &id);
@@ -991,7 +765,7 @@ fn duplicate_id_is_refused_and_the_first_container_is_unaffected() {
     b.sh(&format!("echo first > /marker; {FOREVER}"));
     let id = unique_id("dup");
     ok(&create(&h, &b, &id));
-    let st = state(&h, &id);
+    let st = h.state(&id);
 
     let mut b2 = Bundle::new();
     b2.sh("echo second > /marker");
@@ -999,12 +773,12 @@ fn duplicate_id_is_refused_and_the_first_container_is_unaffected() {
         b2.write();
         let e = fails(&husk_out(
             &h,
-            &[cmd, "--bundle", bundle_arg(&b2), &id],
+            &[cmd, "--bundle", b2.arg(), &id],
             &out_file(&b2),
         ));
         assert!(e.contains("container with id exists"), "{cmd}: {e}");
     }
-    assert_eq!(state(&h, &id), st, "the first container changed");
+    assert_eq!(h.state(&id), st, "the first container changed");
     assert!(h.root.path().join(&id).join("state.json").exists());
 
     ok(&husk(&h, &["start", &id]));
@@ -1013,7 +787,7 @@ fn duplicate_id_is_refused_and_the_first_container_is_unaffected() {
         std::fs::read_to_string(&marker).unwrap_or_default() == "first\n"
     });
     assert!(!b2.rootfs().join("marker").exists());
-    assert_eq!(status(&h, &id), "running");
+    assert_eq!(h.status(&id), "running");
     ok(&husk(&h, &["delete", "--force", &id]));
     assert_gone(&h, &id);
 }
@@ -1048,7 +822,7 @@ fn concurrent_creates_of_one_id_make_one_container() {
         }
     }
     let w = &bundles[winners[0]];
-    let st = state(&h, &id);
+    let st = h.state(&id);
     assert_eq!(st["status"], "created");
     let bundle = std::fs::canonicalize(w.path()).unwrap();
     assert_eq!(st["bundle"], bundle.to_str().unwrap());
@@ -1143,7 +917,7 @@ fn list_shows_every_container_with_its_status() {
         if *status == "stopped" {
             assert_eq!(e["pid"], 0, "{e}");
         } else {
-            assert_eq!(e["pid"], state(&h, id)["pid"], "{e}");
+            assert_eq!(e["pid"], h.state(id)["pid"], "{e}");
             assert!(e["pid"].as_i64().unwrap() > 0);
         }
     }
@@ -1217,7 +991,7 @@ fn json_log_file_records_the_error() {
             "json",
             "create",
             "--bundle",
-            bundle_arg(&b),
+            b.arg(),
             &id2,
         ],
         &out_file(&b),
@@ -1346,7 +1120,7 @@ fn concurrent_starts_run_the_program_once() {
     wait_for("the program", || ran.exists());
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(std::fs::read_to_string(&ran).unwrap(), "once\n");
-    assert_eq!(status(&h, &id), "running");
+    assert_eq!(h.status(&id), "running");
     ok(&husk(&h, &["delete", "--force", &id]));
     assert_gone(&h, &id);
 }
@@ -1358,7 +1132,7 @@ fn concurrent_deletes_remove_the_container_once() {
     b.sh(FOREVER);
     let id = unique_id("race-del");
     ok(&run_detached(&h, &b, &id));
-    let init = Proc::of(state(&h, &id)["pid"].as_i64().unwrap() as i32);
+    let init = Proc::of(h.pid(&id));
     let outs: Vec<Output> = std::thread::scope(|s| {
         let ts: Vec<_> = (0..6)
             .map(|_| s.spawn(|| husk(&h, &["delete", "--force", &id])))

@@ -15,24 +15,6 @@ use serde_json::json;
 // ---------------------------------------------------------------------------
 // Helpers.
 
-/// "key=value" lines of the container's output.
-fn kv(out: &str) -> HashMap<String, String> {
-    out.lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-/// The "Key:\tvalue" lines of a /proc/<pid>/status text.
-fn status_field(status: &str, key: &str) -> String {
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{key}:")))
-        .unwrap_or_else(|| panic!("no {key} in\n{status}"))
-        .trim()
-        .to_string()
-}
-
 fn cap_mask(caps: &[u32]) -> u64 {
     caps.iter().fold(0, |m, c| m | (1u64 << c))
 }
@@ -52,36 +34,6 @@ fn caps_inside(out: &str) -> HashMap<&'static str, u64> {
         .collect()
 }
 
-/// `husk run --detach` of a long-running container; returns the init's
-/// pid. Output goes to a file: a pipe would stay open as long as the
-/// container runs.
-fn run_detached(h: &Husk, b: &Bundle, id: &str) -> i32 {
-    b.write();
-    let log = b.path().join("detached.log");
-    let f = std::fs::File::create(&log).unwrap();
-    let st = h
-        .command()
-        .args([
-            "run",
-            "--detach",
-            "--bundle",
-            b.path().to_str().unwrap(),
-            id,
-        ])
-        .stdin(Stdio::null())
-        .stdout(f.try_clone().unwrap())
-        .stderr(f)
-        .status()
-        .unwrap();
-    assert!(
-        st.success(),
-        "run --detach {id} failed: {}",
-        std::fs::read_to_string(&log).unwrap_or_default()
-    );
-    h.wait_status(id, "running");
-    h.state(id)["pid"].as_i64().unwrap() as i32
-}
-
 /// `husk run` started by bash after `prelude` (e.g. "exec 3<file"), so
 /// the container's husk inherits whatever descriptors the prelude opened.
 fn run_via_bash(h: &Husk, b: &Bundle, id: &str, prelude: &str, flags: &[&str]) -> Output {
@@ -99,16 +51,6 @@ fn run_via_bash(h: &Husk, b: &Bundle, id: &str, prelude: &str, flags: &[&str]) -
         .stdin(Stdio::null())
         .output()
         .expect("spawn bash")
-}
-
-/// Nothing of a failed create may remain.
-#[track_caller]
-fn assert_nothing_left(h: &Husk, id: &str) {
-    assert!(
-        !h.root.path().join(id).exists(),
-        "state directory of {id} left behind"
-    );
-    fails(&h.cmd(&["state", id]));
 }
 
 /// Fields of /proc/<pid>/stat after the comm, numbered as in proc(5).
@@ -300,10 +242,7 @@ fn malformed_env_entry_is_rejected() {
         .unwrap()
         .push(json!("NOEQUALSIGN"));
     let id = unique_id("badenv");
-    let err = fails(&h.run(&b, &id));
-    assert!(err.contains("process.env"), "{err}");
-    assert!(err.contains("NOEQUALSIGN"), "{err}");
-    assert_nothing_left(&h, &id);
+    run_refused(&h, &b, &id, &["process.env", "NOEQUALSIGN"]);
 }
 
 // ---------------------------------------------------------------------------
@@ -341,9 +280,7 @@ fn relative_cwd_is_rejected() {
     let mut b = Bundle::new();
     b.set("/process/cwd", json!("tmp"));
     let id = unique_id("relcwd");
-    let err = fails(&h.run(&b, &id));
-    assert!(err.contains("process.cwd"), "{err}");
-    assert_nothing_left(&h, &id);
+    run_refused(&h, &b, &id, &["process.cwd"]);
 }
 
 #[test]
@@ -383,11 +320,7 @@ fn program_not_on_path_fails_clearly() {
     b.config["process"]["env"] = json!(["PATH=/nonexistent"]);
     b.args(&["sh", "-c", "true"]);
     let id = unique_id("notfound");
-    let err = fails(&h.run(&b, &id));
-    assert!(err.contains("\"sh\""), "{err}");
-    assert!(err.contains("not found"), "{err}");
-    assert!(err.contains("/nonexistent"), "{err}");
-    assert_nothing_left(&h, &id);
+    run_refused(&h, &b, &id, &["\"sh\"", "not found", "/nonexistent"]);
 }
 
 // ---------------------------------------------------------------------------
@@ -516,10 +449,7 @@ fn unknown_capability_is_rejected_by_name() {
         .unwrap()
         .push(json!("CAP_FLY"));
     let id = unique_id("badcap");
-    let err = fails(&h.run(&b, &id));
-    assert!(err.contains("CAP_FLY"), "{err}");
-    assert!(err.contains("process.capabilities.bounding"), "{err}");
-    assert_nothing_left(&h, &id);
+    run_refused(&h, &b, &id, &["CAP_FLY", "process.capabilities.bounding"]);
 }
 
 // ---------------------------------------------------------------------------
@@ -607,11 +537,12 @@ fn rlimit_hard_above_current_fails_clearly() {
         json!([{"type": "RLIMIT_NOFILE", "soft": 1024, "hard": hard}]),
     );
     let id = unique_id("rlimit-high");
-    let err = fails(&h.run(&b, &id));
-    assert!(err.contains("RLIMIT_NOFILE"), "{err}");
-    assert!(err.contains("setrlimit"), "{err}");
-    assert!(err.contains(&hard.to_string()), "{err}");
-    assert_nothing_left(&h, &id);
+    run_refused(
+        &h,
+        &b,
+        &id,
+        &["RLIMIT_NOFILE", "setrlimit", &hard.to_string()],
+    );
 }
 
 #[test]
@@ -630,10 +561,7 @@ fn rlimit_soft_above_hard_and_unknown_type_are_rejected() {
         let mut b = Bundle::new();
         b.set("/process/rlimits", limits);
         let id = unique_id("rlimit-bad");
-        let err = fails(&h.run(&b, &id));
-        assert!(err.contains("process.rlimits"), "{err}");
-        assert!(err.contains(needle), "{err}");
-        assert_nothing_left(&h, &id);
+        run_refused(&h, &b, &id, &["process.rlimits", needle]);
     }
 }
 
@@ -666,11 +594,12 @@ fn oom_score_adj_below_current_fails_clearly() {
     let mut b = Bundle::new();
     b.set("/process/oomScoreAdj", json!(want));
     let id = unique_id("oom-low");
-    let err = fails(&h.run(&b, &id));
-    assert!(err.contains("oom_score_adj"), "{err}");
-    assert!(err.contains(&want.to_string()), "{err}");
-    assert!(err.contains("CAP_SYS_RESOURCE"), "{err}");
-    assert_nothing_left(&h, &id);
+    run_refused(
+        &h,
+        &b,
+        &id,
+        &["oom_score_adj", &want.to_string(), "CAP_SYS_RESOURCE"],
+    );
 }
 
 #[test]
@@ -679,9 +608,7 @@ fn oom_score_adj_out_of_range_is_rejected() {
     let mut b = Bundle::new();
     b.set("/process/oomScoreAdj", json!(1001));
     let id = unique_id("oom-range");
-    let err = fails(&h.run(&b, &id));
-    assert!(err.contains("process.oomScoreAdj"), "{err}");
-    assert_nothing_left(&h, &id);
+    run_refused(&h, &b, &id, &["process.oomScoreAdj"]);
 }
 
 #[test]
@@ -728,7 +655,7 @@ fn scheduler_batch_with_nice() {
         json!({"policy": "SCHED_BATCH", "nice": 5}),
     );
     b.args(&["sleep", "30"]);
-    let pid = run_detached(&h, &b, &unique_id("sched"));
+    let pid = h.run_detached(&b, &unique_id("sched"));
     // proc(5): field 19 is nice, field 41 the policy (3 = SCHED_BATCH).
     assert_eq!(stat_field(pid, 19), 5);
     assert_eq!(stat_field(pid, 41), 3);
@@ -746,7 +673,7 @@ fn io_priority_idle() {
         json!({"class": "IOPRIO_CLASS_IDLE", "priority": 0}),
     );
     b.args(&["sleep", "30"]);
-    let pid = run_detached(&h, &b, &unique_id("ioprio"));
+    let pid = h.run_detached(&b, &unique_id("ioprio"));
     const IOPRIO_WHO_PROCESS: libc::c_long = 1;
     // SAFETY: integer-only syscall about another process.
     let v = unsafe { libc::syscall(libc::SYS_ioprio_get, IOPRIO_WHO_PROCESS, pid) };
@@ -763,7 +690,7 @@ fn io_priority_best_effort_level() {
         json!({"class": "IOPRIO_CLASS_BE", "priority": 6}),
     );
     b.args(&["sleep", "30"]);
-    let pid = run_detached(&h, &b, &unique_id("ioprio-be"));
+    let pid = h.run_detached(&b, &unique_id("ioprio-be"));
     // SAFETY: integer-only syscall about another process.
     let v = unsafe { libc::syscall(libc::SYS_ioprio_get, 1 as libc::c_long, pid) };
     assert_eq!((v >> 13, v & 0x1fff), (2, 6), "{v:#x}");
@@ -806,10 +733,7 @@ fn sysctl_outside_any_namespace_is_refused() {
     let mut b = Bundle::new();
     b.set("/linux/sysctl", json!({"vm.swappiness": "1"}));
     let id = unique_id("sysctl-vm");
-    let err = fails(&h.run(&b, &id));
-    assert!(err.contains("vm.swappiness"), "{err}");
-    assert!(err.contains("linux.sysctl"), "{err}");
-    assert_nothing_left(&h, &id);
+    run_refused(&h, &b, &id, &["vm.swappiness", "linux.sysctl"]);
     assert_eq!(
         std::fs::read_to_string("/proc/sys/vm/swappiness").unwrap(),
         before
@@ -820,16 +744,10 @@ fn sysctl_outside_any_namespace_is_refused() {
 fn net_sysctl_without_network_namespace_is_refused() {
     let h = Husk::new();
     let mut b = Bundle::new();
-    b.config["linux"]["namespaces"]
-        .as_array_mut()
-        .unwrap()
-        .retain(|n| n["type"] != "network");
+    b.remove_namespace("network");
     b.set("/linux/sysctl", json!({"net.ipv4.ip_forward": "1"}));
     let id = unique_id("sysctl-nonet");
-    let err = fails(&h.run(&b, &id));
-    assert!(err.contains("net.ipv4.ip_forward"), "{err}");
-    assert!(err.contains("network namespace"), "{err}");
-    assert_nothing_left(&h, &id);
+    run_refused(&h, &b, &id, &["net.ipv4.ip_forward", "network namespace"]);
 }
 
 // ---------------------------------------------------------------------------

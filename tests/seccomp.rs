@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixListener;
 
 use common::*;
@@ -22,8 +22,7 @@ fn run_with(profile: Value, script: &str, nnp: bool) -> std::process::Output {
 fn deny_list_mkdir_gets_eperm() {
     for nnp in [true, false] {
         let o = run_with(
-            json!({"defaultAction": "SCMP_ACT_ALLOW",
-                   "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}),
+            mkdir_seccomp("SCMP_ACT_ERRNO"),
             "mkdir /x 2>&1; echo rc=$?; grep ^Seccomp: /proc/self/status",
             nnp,
         );
@@ -156,11 +155,8 @@ fn kill_action_ends_the_process_with_sigsys() {
     for action in ["SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS"] {
         let h = Husk::new();
         let mut b = Bundle::new();
-        b.args(&["mkdir", "/x"]).set(
-            "/linux/seccomp",
-            json!({"defaultAction": "SCMP_ACT_ALLOW",
-                   "syscalls": [{"names": ["mkdir", "mkdirat"], "action": action}]}),
-        );
+        b.args(&["mkdir", "/x"])
+            .set("/linux/seccomp", mkdir_seccomp(action));
         let o = h.run(&b, &unique_id("kill"));
         assert_eq!(
             o.status.code(),
@@ -176,28 +172,10 @@ fn kill_action_ends_the_process_with_sigsys() {
 fn exec_gets_the_same_filter() {
     let h = Husk::new();
     let mut b = Bundle::new();
-    b.args(&["sleep", "30"]).set(
-        "/linux/seccomp",
-        json!({"defaultAction": "SCMP_ACT_ALLOW",
-               "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}),
-    );
-    b.write();
+    b.args(&["sleep", "30"])
+        .set("/linux/seccomp", mkdir_seccomp("SCMP_ACT_ERRNO"));
     let id = unique_id("scx");
-    let st = h
-        .command()
-        .args([
-            "run",
-            "--detach",
-            "--bundle",
-            b.path().to_str().unwrap(),
-            &id,
-        ])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    assert!(st.success());
+    h.run_detached(&b, &id);
     let out = ok(&h.cmd(&["exec", &id, "sh", "-c", "mkdir /z 2>&1; echo rc=$?"]));
     assert!(
         out.contains("Operation not permitted") && out.contains("rc=1"),
@@ -255,28 +233,8 @@ fn notify_listener_answers_for_the_kernel() {
     let listener = std::thread::spawn(move || {
         let (conn, _) = l.accept().unwrap();
         let mut data = [0u8; 8192];
-        let mut iov = libc::iovec {
-            iov_base: data.as_mut_ptr().cast(),
-            iov_len: data.len(),
-        };
-        let mut ctl = [0u64; 4];
-        // SAFETY: plain data; pointers valid for the call.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = ctl.as_mut_ptr().cast();
-        msg.msg_controllen = std::mem::size_of_val(&ctl);
-        // SAFETY: msg points at live buffers.
-        let n = unsafe { libc::recvmsg(conn.as_raw_fd(), &mut msg, 0) };
-        assert!(n > 0);
-        // SAFETY: header written by the kernel; checked non-null.
-        let c = unsafe { libc::CMSG_FIRSTHDR(&msg) };
-        assert!(!c.is_null(), "no fd");
-        // SAFETY: SCM_RIGHTS carries an fd that is now ours.
-        let fd = unsafe {
-            OwnedFd::from_raw_fd(std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const i32))
-        };
-        let state: Value = serde_json::from_slice(&data[..n as usize]).unwrap();
+        let (n, fd) = recv_with_fd(&conn, &mut data);
+        let state: Value = serde_json::from_slice(&data[..n]).unwrap();
         let req = ScmpNotifReq::receive(fd.as_raw_fd()).unwrap();
         let name = req.data.syscall.get_name().unwrap();
         ScmpNotifResp::new_val(req.id, 0, ScmpNotifRespFlags::empty())

@@ -4,12 +4,10 @@ mod common;
 // `husk features` (a valid document, and every namespace and mount option
 // it claims actually works in a container) and `husk --version`.
 
-use std::fs::File;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use serde_json::{Value, json};
@@ -17,43 +15,10 @@ use serde_json::{Value, json};
 /// No husk command may take longer than this.
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Run `c` with `input` on a pipe to its stdin, stdout and stderr in files
+/// `husk ARGS` with an empty pipe for stdin, stdout and stderr in files
 /// (a container inherits them), and a timeout.
-fn run_cmd(mut c: Command, input: &str) -> Output {
-    let tmp = tempfile::tempdir().unwrap();
-    let (o, e) = (tmp.path().join("stdout"), tmp.path().join("stderr"));
-    c.stdin(Stdio::piped())
-        .stdout(File::create(&o).unwrap())
-        .stderr(File::create(&e).unwrap());
-    let mut child = c.spawn().expect("spawn husk");
-    {
-        let mut stdin = child.stdin.take().unwrap();
-        // The container may exit without reading all of it.
-        let _ = stdin.write_all(input.as_bytes());
-    }
-    let deadline = Instant::now() + TIMEOUT;
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{c:?} did not finish within {TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    Output {
-        status,
-        stdout: std::fs::read(&o).unwrap(),
-        stderr: std::fs::read(&e).unwrap(),
-    }
-}
-
 fn husk(h: &Husk, args: &[&str]) -> Output {
-    let mut c = h.command();
-    c.args(args);
-    run_cmd(c, "")
+    h.timed(args, Stdin::Pipe(b""), Out::Temp, TIMEOUT)
 }
 
 /// A temp dir with `husk spec [extra]` run in it and the busybox rootfs
@@ -68,13 +33,7 @@ fn spec_bundle(h: &Husk, extra: &[&str]) -> tempfile::TempDir {
     args.extend_from_slice(extra);
     ok(&husk(h, &args));
     assert!(dir.path().join("config.json").is_file(), "no config.json");
-    let st = Command::new("cp")
-        .arg("-a")
-        .arg(base_rootfs())
-        .arg(dir.path().join("rootfs"))
-        .status()
-        .unwrap();
-    assert!(st.success(), "copy rootfs");
+    copy_rootfs(dir.path());
     dir
 }
 
@@ -86,16 +45,12 @@ fn config_of(dir: &Path) -> Value {
 /// `husk run` of the bundle in `dir` (its process is `sh`), feeding the
 /// shell `script` on stdin.
 fn run_sh(h: &Husk, dir: &Path, id: &str, script: &str) -> Output {
-    let mut c = h.command();
-    c.args(["run", "--bundle", dir.to_str().unwrap(), id]);
-    run_cmd(c, script)
-}
-
-fn host_ns(proc_name: &str) -> String {
-    std::fs::read_link(format!("/proc/self/ns/{proc_name}"))
-        .unwrap()
-        .to_string_lossy()
-        .into_owned()
+    h.timed(
+        &["run", "--bundle", dir.to_str().unwrap(), id],
+        Stdin::Pipe(script.as_bytes()),
+        Out::Temp,
+        TIMEOUT,
+    )
 }
 
 // ---------------------------------------------------------------------------

@@ -5,7 +5,7 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,34 +17,9 @@ use serde_json::json;
 fn receive_master(l: &UnixListener) -> (String, std::fs::File) {
     let (conn, _) = l.accept().unwrap();
     let mut name = [0u8; 256];
-    let mut iov = libc::iovec {
-        iov_base: name.as_mut_ptr().cast(),
-        iov_len: name.len(),
-    };
-    let mut ctl = [0u64; 4];
-    // SAFETY: plain data; the pointers below stay valid for the call.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = ctl.as_mut_ptr().cast();
-    msg.msg_controllen = std::mem::size_of_val(&ctl);
-    // SAFETY: msg points at live buffers.
-    let n = unsafe { libc::recvmsg(conn.as_raw_fd(), &mut msg, 0) };
-    assert!(n > 0, "recvmsg: {}", std::io::Error::last_os_error());
-    // SAFETY: the kernel wrote the control header we read.
-    let c = unsafe { libc::CMSG_FIRSTHDR(&msg) };
-    assert!(!c.is_null(), "no fd was passed");
-    // SAFETY: checked non-null; an SCM_RIGHTS message carries an fd.
-    let (ty, fd) = unsafe {
-        (
-            (*c).cmsg_type,
-            std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const i32),
-        )
-    };
-    assert_eq!(ty, libc::SCM_RIGHTS);
-    // SAFETY: the fd is new in our table.
-    let f = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
-    (String::from_utf8_lossy(&name[..n as usize]).into_owned(), f)
+    let (n, fd) = recv_with_fd(&conn, &mut name);
+    let f = std::fs::File::from(fd);
+    (String::from_utf8_lossy(&name[..n]).into_owned(), f)
 }
 
 /// Read from the pty master until `want` appears or time runs out.
@@ -155,23 +130,8 @@ fn exec_tty_relays_and_returns_the_status() {
     let h = Husk::new();
     let mut b = Bundle::new();
     b.args(&["sleep", "30"]);
-    b.write();
     let id = unique_id("tty");
-    let o = h
-        .command()
-        .args([
-            "run",
-            "--detach",
-            "--bundle",
-            b.path().to_str().unwrap(),
-            &id,
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(o.success());
+    h.run_detached(&b, &id);
     let cmd = format!(
         "{} --root {} exec -t {id} sh",
         HUSK,

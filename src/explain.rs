@@ -267,6 +267,12 @@ pub fn sentence(step: &str) -> &'static str {
         "set-no-new-privs" => "No exec can ever gain privileges again (setuid bits stop working).",
         "chdir-cwd" => "Enter the working directory, checked to be inside the container.",
         "find-executable" => "Find the program on the container's PATH.",
+        "check-executable" => {
+            "Check the program is one the kernel can run, while husk can still say why not."
+        }
+        "seal-exec-stub" => {
+            "The program is started through a sealed copy of a tiny stub, so it can never reach husk's own binary."
+        }
         "close-fds" => {
             "Only stdin, stdout and stderr (and fds passed on purpose) reach the container."
         }

@@ -77,7 +77,10 @@ pub fn hierarchies() -> Result<Vec<Hierarchy>> {
     // cgroup2 mounted over /sys/fs/cgroup hides whatever v1 mounts were
     // below it (they stay in mountinfo): only the visible one counts.
     if detect()? == Mode::Unified {
-        return Ok(all.into_iter().filter(|h| h.v2 && h.mount == Path::new(ROOT)).collect());
+        return Ok(all
+            .into_iter()
+            .filter(|h| h.v2 && h.mount == Path::new(ROOT))
+            .collect());
     }
     Ok(all)
 }

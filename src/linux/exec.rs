@@ -64,6 +64,25 @@ fn cstrings(v: &[String]) -> Result<Vec<CString>> {
         .collect()
 }
 
+/// What execve would say about the file's format, checked up front: the
+/// program is exec'd through a stub (see dmz.rs) that cannot report errors
+/// back, so husk refuses what the kernel would refuse (ENOEXEC) here.
+pub fn check_format(path: &str) -> Result<()> {
+    use std::io::Read;
+    let mut head = [0u8; 4];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(|e| Error::from(e).context(format!("exec {path:?}: open")))?;
+    let h = &head[..n];
+    if h.starts_with(b"\x7fELF") || h.starts_with(b"#!") {
+        return Ok(());
+    }
+    Err(Error::sys(
+        format!("exec {path:?}: neither an ELF binary nor a #! script"),
+        Errno::ENOEXEC,
+    ))
+}
+
 /// execve; returns only on failure.
 pub fn exec(path: &str, args: &[String], env: &[String]) -> Error {
     let run = || -> Result<Errno> {

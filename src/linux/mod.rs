@@ -3,6 +3,7 @@
 pub mod capabilities;
 pub mod copyup;
 pub mod devices;
+pub mod dmz;
 pub mod exec;
 pub mod fds;
 pub mod identity;

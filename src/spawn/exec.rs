@@ -202,7 +202,6 @@ fn child(
             || crate::linux::tty::send_fd(sock.as_raw_fd(), &[sync::SECCOMP], fd.as_raw_fd()),
         )?;
     }
-    let (path, env) = (&prep.path, &prep.env);
     if let Some(s) = &slave {
         step(
             "attach-terminal",
@@ -213,5 +212,5 @@ fn child(
     if let Some(f) = &prep.pending {
         process::load_filter(f, false)?;
     }
-    Err(crate::linux::exec::exec(path, &p.args, env).context("step \"exec\""))
+    Err(process::exec(&prep, &p.args).context("step \"exec\""))
 }

@@ -13,7 +13,7 @@ use crate::cgroups::manager::Cgroup;
 use crate::error::{Error, Result};
 use crate::hooks;
 use crate::linux::namespaces::{self, NsKind};
-use crate::linux::{devices, exec, mounts, process_attrs, rootfs, tty, uts};
+use crate::linux::{devices, mounts, process_attrs, rootfs, tty, uts};
 use crate::spec::Plan;
 use crate::spec::plan::MountKind;
 use crate::steps::step;
@@ -259,7 +259,6 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
     }
     let p = &plan.process;
     let prep = process::prepare(p, c.preserve_fds, plan.seccomp.as_ref())?;
-    let (path, env) = (&prep.path, &prep.env);
     if let Some(fd) = &prep.notify {
         step(
             "send-seccomp-fd",
@@ -301,7 +300,7 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
                     .map(|f| process::load_filter(f, false))
                 {
                     Some(Err(e)) => e,
-                    _ => exec::exec(path, &p.args, env),
+                    _ => process::exec(&prep, &p.args),
                 },
                 Err(e) => e,
             };
@@ -317,7 +316,7 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
             if let Some(f) = &prep.pending {
                 process::load_filter(f, false)?;
             }
-            Err(exec::exec(path, &p.args, env).context("step \"exec\""))
+            Err(process::exec(&prep, &p.args).context("step \"exec\""))
         }
     }
 }

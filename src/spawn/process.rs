@@ -8,11 +8,13 @@ use libseccomp::ScmpFilterContext;
 
 use crate::error::{Error, Result};
 use crate::linux::seccomp::Seccomp;
-use crate::linux::{capabilities, exec, fds, identity, process_attrs, rlimits};
+use crate::linux::{capabilities, dmz, exec, fds, identity, process_attrs, rlimits};
 use crate::spec::plan::ProcessPlan;
 use crate::steps::step;
 
 pub struct Prepared {
+    /// The sealed exec stub (CVE-2019-5736, see linux/dmz.rs).
+    pub dmz: Option<OwnedFd>,
     pub path: String,
     pub env: Vec<String>,
     /// The seccomp listener fd, when the profile has NOTIFY rules.
@@ -29,6 +31,13 @@ pub struct Prepared {
 /// loaded before the capabilities are dropped, and the syscalls husk makes
 /// after that must be ones the profile allows.
 pub fn prepare(p: &ProcessPlan, preserve_fds: u32, seccomp: Option<&Seccomp>) -> Result<Prepared> {
+    // First, before any seccomp filter: its syscalls are husk's, not the
+    // container's.
+    let dmz = step(
+        "seal-exec-stub",
+        "memfd_create, write the exec stub, F_ADD_SEALS",
+        dmz::create,
+    )?;
     let mut filter = match seccomp {
         Some(s) => Some(step(
             "compile-seccomp",
@@ -111,6 +120,11 @@ pub fn prepare(p: &ProcessPlan, preserve_fds: u32, seccomp: Option<&Seccomp>) ->
         format!("look up {:?} on PATH", p.args[0]),
         || exec::find(&p.args[0], exec::path_from_env(&p.env)),
     )?;
+    step(
+        "check-executable",
+        format!("{path} is an ELF binary or a #! script"),
+        || exec::check_format(&path),
+    )?;
     let listen = fds::listen_fds();
     let env = build_env(&p.env, p.uid, listen);
     step(
@@ -121,11 +135,21 @@ pub fn prepare(p: &ProcessPlan, preserve_fds: u32, seccomp: Option<&Seccomp>) ->
     // SAFETY: umask cannot fail.
     unsafe { libc::umask(p.umask) };
     Ok(Prepared {
+        dmz,
         path,
         env,
         notify,
         pending: filter,
     })
+}
+
+/// The last step: execve of the program, through the sealed stub where
+/// husk has one. Returns only on failure.
+pub fn exec(prep: &Prepared, args: &[String]) -> Error {
+    match &prep.dmz {
+        Some(d) => dmz::exec(d, &prep.path, args, &prep.env),
+        None => exec::exec(&prep.path, args, &prep.env),
+    }
 }
 
 pub fn load_filter(f: &ScmpFilterContext, notify: bool) -> Result<Option<OwnedFd>> {

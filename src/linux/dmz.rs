@@ -150,15 +150,11 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn the_stub_execs_its_first_argument() {
-        use std::io::Write;
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("dmz");
-        std::fs::File::create(&p)
-            .unwrap()
-            .write_all(&super::image())
-            .unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        use std::os::fd::AsRawFd;
+        // The sealed memfd itself, as husk uses it: no writable fd exists,
+        // so no other test's fork can make the exec fail with ETXTBSY.
+        let fd = super::create().unwrap().expect("x86_64 has a stub");
+        let p = format!("/proc/self/fd/{}", fd.as_raw_fd());
         let out = std::process::Command::new(&p)
             .args(["/bin/sh", "sh", "-c", "echo via-dmz $FOO; exit 3"])
             .env("FOO", "bar")

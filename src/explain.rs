@@ -280,6 +280,9 @@ pub fn sentence(step: &str) -> &'static str {
         "apply-device-rules" | "wait-for-device-rules" => {
             "Device access rules take effect now that the nodes exist."
         }
+        "check-exec-fifo" => {
+            "Make sure the init will be able to hear `husk start`, while create can still report it."
+        }
         "wait-for-start" => "Wait for `husk start`; then the container's own program runs.",
         "reset-signals" => "Start from a clean signal mask.",
         "join-v1-cgroups" => "Move the new process into the container's v1 cgroups.",

@@ -273,6 +273,13 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
             || tty::make_controlling(s),
         )?;
     }
+    if let (Some(fifo), Some(dir)) = (c.fifo, &proc_fd_dir) {
+        step(
+            "check-exec-fifo",
+            "open exec.fifo for writing, without waiting",
+            || check_fifo(dir, fifo),
+        )?;
+    }
     // The init must outlive `husk create` from here on.
     // SAFETY: integer-only prctl.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, 0, 0, 0, 0) };
@@ -404,6 +411,34 @@ fn reset_signals() -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// After create returns nobody hears the init, so find out now whether it
+/// will be able to open the fifo as the container's user: a non-blocking
+/// open with no reader yet fails with ENXIO when (and only when) it is
+/// otherwise allowed.
+fn check_fifo(dir: &OwnedFd, fifo: RawFdNum) -> Result<()> {
+    let name = std::ffi::CString::new(fifo.to_string()).expect("digits");
+    // SAFETY: dir is an open directory fd; name is NUL-terminated.
+    let r = unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            libc::O_WRONLY | libc::O_NONBLOCK | libc::O_CLOEXEC,
+        )
+    };
+    if r >= 0 {
+        // SAFETY: closing the fd just opened.
+        unsafe { libc::close(r) };
+        return Ok(());
+    }
+    match Errno::last() {
+        Errno::ENXIO => Ok(()),
+        e => Err(Error::sys(
+            "open exec.fifo for writing as the container's user",
+            e,
+        )),
+    }
 }
 
 fn open_fifo(dir: &OwnedFd, fifo: RawFdNum) -> Result<OwnedFd> {

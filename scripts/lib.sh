@@ -58,11 +58,13 @@ apt_install_missing() {
     fi
     say "installing: ${missing[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive
-    local -a install=(apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 "${missing[@]}")
+    # Another apt-get may hold the dpkg lock on a shared machine: wait.
+    local -a install=(apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0
+        -o DPkg::Lock::Timeout=600 "${missing[@]}")
     # A fresh image has no package lists; a stale one may name versions the
     # mirror no longer has. Either way: update once, then try again.
     if ! $sudo "${install[@]}" >/dev/null 2>&1; then
-        $sudo apt-get update -qq >/dev/null || die "apt-get update failed"
+        $sudo apt-get update -qq -o DPkg::Lock::Timeout=600 >/dev/null || die "apt-get update failed"
         $sudo "${install[@]}" >/dev/null || die "apt-get install ${missing[*]} failed"
     fi
 }

@@ -143,10 +143,7 @@ pub fn run_one(kind: &str, index: usize, h: &Hook, state: &str, restore: &[i32])
             for fd in restore {
                 libc::setns(*fd, 0);
             }
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            crate::linux::signal::reset_for_exec();
             libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr());
             libc::_exit(127);
         }

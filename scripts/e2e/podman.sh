@@ -71,27 +71,7 @@ reexec_as_root "$0" "$@"
 # ---------------------------------------------------------------------------
 # Setup: packages, husk, the image's rootfs, the isolated podman.
 
-# install_missing PKG...: like lib.sh's apt_install_missing, but waits for
-# the dpkg lock (another apt-get may be running on a shared machine).
-install_missing() {
-    local -a missing=()
-    local pkg
-    for pkg in "$@"; do
-        if [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" != "install ok installed" ]; then
-            missing+=("$pkg")
-        fi
-    done
-    [ "${#missing[@]}" -eq 0 ] && return 0
-    say "installing: ${missing[*]}" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    local -a apt=(apt-get -o DPkg::Lock::Timeout=600 -o Dpkg::Use-Pty=0 -y -qq)
-    if ! "${apt[@]}" install "${missing[@]}" >/dev/null 2>&1; then
-        "${apt[@]}" update >/dev/null || die "apt-get update failed"
-        "${apt[@]}" install "${missing[@]}" >/dev/null || die "apt-get install ${missing[*]} failed"
-    fi
-}
-
-install_missing podman runc conmon uidmap catatonit python3 iproute2 busybox-static
+apt_install_missing podman runc conmon uidmap catatonit python3 iproute2 busybox-static
 have podman || die "podman is not installed"
 [ -x /usr/sbin/runc ] || die "/usr/sbin/runc is missing"
 PYTHON=/usr/bin/python3

@@ -4,6 +4,20 @@ use nix::sys::signal::Signal;
 
 use crate::error::{Error, Result};
 
+/// What every process husk starts for a container (or a hook) needs before
+/// its exec: the empty signal mask (husk run blocks the signals it
+/// forwards) and SIGPIPE back to default (Rust's runtime ignores it, and an
+/// ignored signal survives execve). Async-signal-safe: fine after fork.
+pub fn reset_for_exec() {
+    // SAFETY: an empty, initialised set and plain signal calls.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 pub fn parse(s: &str) -> Result<i32> {
     let bad = || Error::msg(format!("invalid signal {s:?}"));
     if s.is_empty() {

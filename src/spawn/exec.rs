@@ -153,13 +153,7 @@ fn child(
     seccomp: Option<&crate::linux::seccomp::Seccomp>,
 ) -> Result<std::convert::Infallible> {
     step("reset-signals", "sigprocmask(SIG_SETMASK, {})", || {
-        // SAFETY: an empty set and plain signal calls.
-        unsafe {
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-        }
+        crate::linux::signal::reset_for_exec();
         Ok(())
     })?;
     if let Some(v) = p.oom_score_adj {

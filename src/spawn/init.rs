@@ -393,15 +393,10 @@ pub fn become_userns_root() -> Result<()> {
 }
 
 fn reset_signals() -> Result<()> {
-    // husk run blocks signals to forward them; the container starts clean.
-    // SAFETY: an empty set and plain signal calls.
+    crate::linux::signal::reset_for_exec();
+    // Until create hands over, the init dies with husk.
+    // SAFETY: integer-only prctl.
     unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-        // Rust's runtime ignores SIGPIPE; an ignored signal survives execve.
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-        // Until create hands over, the init dies with husk.
         libc::prctl(
             libc::PR_SET_PDEATHSIG,
             libc::SIGKILL as libc::c_ulong,

@@ -784,11 +784,12 @@ fn exec_detach_returns_at_once_and_writes_the_pid_file() {
         "exec --detach took {took:?}: it waited for the process"
     );
     // The pid file names the running process, in the container's cgroup.
-    let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    assert!(
-        cmdline.starts_with("sh\0-c\0"),
-        "pid {pid} runs {cmdline:?}"
-    );
+    // husk returns once the process is past its last check, which may be a
+    // moment before the exec stub has handed over to sh: same pid, so wait.
+    let cmdline = || std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    wait_for("sh in the pid file's process", || {
+        cmdline().starts_with("sh\0-c\0")
+    });
     for f in procs_files(&id) {
         assert!(pids_in(&f).contains(&pid), "{pid} not in {}", f.display());
     }

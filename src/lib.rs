@@ -1,0 +1,117 @@
+//! husk: parse the command line, set up logging, dispatch. Nothing else.
+//!
+//! A library only so that the fuzz targets (fuzz/) can reach the parsers
+//! through [`fuzzing`]; the modules stay private, so the compiler still
+//! reports code nothing uses.
+
+mod cgroups;
+mod cli;
+mod commands;
+mod container;
+mod error;
+mod explain;
+mod hooks;
+mod linux;
+mod logging;
+mod spawn;
+mod spec;
+mod steps;
+
+use clap::{CommandFactory, FromArgMatches};
+
+/// `husk --version`: what a bug report needs.
+fn version() -> String {
+    format!(
+        "{}\ncommit: {}\nspec: {}\nlibseccomp: {}",
+        env!("CARGO_PKG_VERSION"),
+        env!("HUSK_COMMIT"),
+        spec::version::SPEC_VERSION,
+        linux::seccomp::libseccomp_version()
+    )
+}
+
+/// The whole of `husk`: src/main.rs calls this and nothing else.
+pub fn main() -> ! {
+    // Leaked once: clap wants a static string, and husk exits soon anyway.
+    let v: &'static str = Box::leak(version().into_boxed_str());
+    let started = std::time::Instant::now();
+    // `--explain=svg FILE` is one option with two words; clap sees one.
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(i) = args.iter().position(|a| a == "--explain=svg")
+        && i + 1 < args.len()
+    {
+        let file = args.remove(i + 1);
+        args[i] = format!("--explain=svg:{}", file.to_string_lossy()).into();
+    }
+    let matches = cli::Cli::command().version(v).get_matches_from(args);
+    let cli = match cli::Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    let g = &cli.global;
+    let log = logging::LogOptions {
+        file: g.log.as_deref(),
+        json: g.log_format == cli::LogFormat::Json,
+        debug: g.debug,
+    };
+    let explain = match &cli.command {
+        cli::Command::Create(a) => a.explain.as_deref(),
+        cli::Command::Run(a) => a.create.explain.as_deref(),
+        _ => None,
+    };
+    if let Some(mode) = explain
+        && let Err(e) = explain::Mode::parse(mode).and_then(|m| explain::start(m, started))
+    {
+        eprintln!("husk: {e}");
+        std::process::exit(1);
+    }
+    if let Err(e) = logging::init(&log) {
+        eprintln!("husk: {e}");
+        std::process::exit(1);
+    }
+    match commands::dispatch(&cli) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            // The log (containerd reads it) and stderr (people read it),
+            // without saying it twice when the log is stderr.
+            if g.log.is_some() || log.json {
+                tracing::error!("{e}");
+            }
+            if g.log.is_some() || !log.json {
+                eprintln!("husk: {e}");
+            }
+            std::process::exit(1);
+        }
+    }
+}
+
+/// What the fuzz targets in fuzz/ drive: the parsers that take input from
+/// outside husk. Each returns whether the input was accepted; a panic, an
+/// abort or a hang is the bug the fuzzer looks for.
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::path::Path;
+
+    /// config.json bytes → a checked plan, against a bundle that exists
+    /// (`bundle` must hold a rootfs directory for root.path to resolve).
+    pub fn config(bytes: &[u8], bundle: &Path) -> bool {
+        crate::spec::parse(bytes).is_ok_and(|s| crate::spec::Plan::build(&s, bundle).is_ok())
+    }
+
+    /// A mount's options list, as config.json gives it.
+    pub fn mount_options(options: &[String]) -> bool {
+        crate::linux::mount_options::parse(options).is_ok()
+    }
+
+    /// A signal as `husk kill` takes it: a name, SIG-name or number.
+    pub fn signal(s: &str) -> bool {
+        crate::linux::signal::parse(s).is_ok()
+    }
+
+    /// linux.seccomp JSON → a validated profile compiled to a libseccomp
+    /// filter (built, never loaded).
+    pub fn seccomp(bytes: &[u8]) -> bool {
+        serde_json::from_slice::<crate::linux::seccomp::Seccomp>(bytes)
+            .is_ok_and(|s| s.validate().is_ok() && s.build().is_ok())
+    }
+}

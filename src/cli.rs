@@ -16,8 +16,9 @@ pub struct Cli {
 
 #[derive(Args, Debug, Clone)]
 pub struct Global {
-    /// Directory for container state
-    #[arg(long, global = true, default_value = "/run/husk")]
+    /// Directory for container state [default: /run/husk for root,
+    /// $XDG_RUNTIME_DIR/husk for other users]
+    #[arg(long, global = true, default_value_os_t = crate::container::root::default_root(), hide_default_value = true)]
     pub root: PathBuf,
     /// Write logs to this file instead of stderr
     #[arg(long, global = true)]
@@ -137,6 +138,10 @@ pub struct CreateArgs {
     /// or --explain=svg FILE for a timeline picture
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "text", value_name = "MODE")]
     pub explain: Option<String>,
+    /// Rootless without a delegated cgroup: run without the config's
+    /// cgroup limits instead of failing (as the annotation husk.cgroups=optional)
+    #[arg(long)]
+    pub cgroups_optional: bool,
     pub id: String,
 }
 

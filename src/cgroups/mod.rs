@@ -7,6 +7,7 @@ pub mod bpf;
 pub mod files;
 pub mod manager;
 pub mod resources;
+pub mod rootless;
 pub mod stats;
 
 use std::path::{Path, PathBuf};

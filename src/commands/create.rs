@@ -14,7 +14,7 @@ use crate::container::{Container, State, id, state};
 use crate::error::{Context, Error, Result};
 use crate::linux::namespaces::NsKind;
 use crate::linux::proc;
-use crate::linux::{mounts, tty};
+use crate::linux::{identity, mounts, tty};
 use crate::spawn::{self, Init, SpawnOptions};
 use crate::spec::{self, Plan};
 use crate::steps::step;
@@ -105,13 +105,16 @@ fn setup(
         || {
             let mode = cgroups::detect()?;
             let hier = cgroups::hierarchies()?;
-            Cgroup::create(
-                &hier,
-                mode,
-                plan.cgroup.path.as_deref(),
-                &a.id,
-                &plan.cgroup.resources,
-            )
+            let res = &plan.cgroup.resources;
+            let make = |h: &[cgroups::Hierarchy]| {
+                Cgroup::create(h, mode, plan.cgroup.path.as_deref(), &a.id, res)
+            };
+            if identity::rootless() {
+                let optional = a.cgroups_optional || plan.cgroup.optional;
+                cgroups::rootless::create(&hier, make, res, optional, identity::euid())
+            } else {
+                make(&hier)
+            }
         },
     )?;
     let r = match &a.console_socket {
@@ -143,11 +146,12 @@ fn spawn_and_record(
         no_new_keyring: a.no_new_keyring,
         preserve_fds: a.preserve_fds,
         close_in_child: &[c.lock_fd()],
-        cgroup: Some(cgroup),
+        // Rootless without a delegated cgroup: none (see cgroups/rootless.rs).
+        cgroup: Some(cgroup).filter(|c| !c.dirs.is_empty()),
         console_sock,
     })?;
     let r = (|| {
-        if !plan.cgroup.resources.devices.is_empty() {
+        if !plan.cgroup.resources.devices.is_empty() && !cgroup.dirs.is_empty() {
             step(
                 "apply-device-rules",
                 "linux.resources.devices, now that the nodes exist",
@@ -174,7 +178,7 @@ fn spawn_and_record(
             annotations: plan.annotations.clone(),
             init_start_time: start_time,
             own_pid_ns: plan.ns.is_new(NsKind::Pid),
-            cgroup: Some(cgroup.clone()),
+            cgroup: Some(cgroup.clone()).filter(|c| !c.dirs.is_empty()),
             hooks: plan.hooks.clone(),
             process: Some(plan.process_spec.clone()),
             personality: plan.process.personality,

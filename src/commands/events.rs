@@ -54,7 +54,11 @@ pub fn run(g: &Global, a: &EventsArgs) -> Result<()> {
     // Do not hold the lock while streaming: other commands must go on.
     drop(c);
     let Some(cg) = st.cgroup.clone() else {
-        bail!("container {} has no cgroup to report on", a.id);
+        bail!(
+            "container {} has no cgroup to report on: {}",
+            a.id,
+            crate::cgroups::rootless::WHY_NONE
+        );
     };
     let stats_event = || json!({"type": "stats", "id": a.id, "data": stats::collect(&cg)});
     if a.stats {

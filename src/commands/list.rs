@@ -2,6 +2,8 @@
 //! taking locks (it is replaced atomically), so a busy container never
 //! blocks the listing.
 
+use std::os::unix::fs::MetadataExt;
+
 use crate::cli::{Global, ListArgs, ListFormat};
 use crate::container::{self, State};
 use crate::error::{Error, Result};
@@ -11,9 +13,11 @@ pub fn run(g: &Global, a: &ListArgs) -> Result<()> {
     for id in container::list_ids(&g.root)? {
         let dir = g.root.join(&id);
         // A container still being created has no state.json yet.
-        let Ok(st) = State::read(&dir.join(container::STATE_FILE)) else {
+        let Ok(mut st) = State::read(&dir.join(container::STATE_FILE)) else {
             continue;
         };
+        // As runc lists it: whoever owns the state directory.
+        st.owner = owner_of(&dir);
         let status = container::status_of(&dir, &st);
         rows.push((st, status));
     }
@@ -49,10 +53,38 @@ pub fn run(g: &Global, a: &ListArgs) -> Result<()> {
                     p.status,
                     p.bundle,
                     p.created,
-                    if p.owner.is_empty() { "root" } else { p.owner }
+                    p.owner
                 );
             }
         }
     }
     Ok(())
+}
+
+/// The name of the user owning `dir`, from /etc/passwd (its uid if none).
+fn owner_of(dir: &std::path::Path) -> String {
+    let Ok(uid) = std::fs::metadata(dir).map(|m| m.uid()) else {
+        return String::new();
+    };
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    user_name(&passwd, uid).unwrap_or_else(|| uid.to_string())
+}
+
+fn user_name(passwd: &str, uid: u32) -> Option<String> {
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        (f.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn user_name_from_passwd() {
+        let p = "root:x:0:0:root:/root:/bin/sh\nbad line\nann:x:1000:1000::/home/ann:/bin/sh\n";
+        assert_eq!(super::user_name(p, 1000).as_deref(), Some("ann"));
+        assert_eq!(super::user_name(p, 0).as_deref(), Some("root"));
+        assert_eq!(super::user_name(p, 7), None);
+    }
 }

@@ -23,7 +23,10 @@ fn set(g: &Global, id: &str, frozen: bool) -> Result<()> {
         lifecycle::check_resume(status)?;
     }
     let Some(cg) = &st.cgroup else {
-        bail!("container {id} has no cgroup to freeze");
+        bail!(
+            "container {id} has no cgroup to freeze: {}",
+            crate::cgroups::rootless::WHY_NONE
+        );
     };
     cg.set_frozen(frozen)
 }

@@ -16,6 +16,8 @@ pub fn run(g: &Global, a: &PsArgs) -> Result<()> {
     }
     let pids = match &st.cgroup {
         Some(cg) => cg.pids()?,
+        // No cgroup (rootless): its own pid namespace says who belongs.
+        None if st.own_pid_ns => crate::container::process::pids_in_container(&st)?,
         None => vec![st.pid],
     };
     drop(c);

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use crate::bail;
 use crate::cli::{Global, SpecArgs};
 use crate::error::{Error, Result};
+use crate::linux::identity;
 use crate::spec::version::SPEC_VERSION;
 
 const CAPS: [&str; 3] = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
@@ -74,9 +75,7 @@ pub fn run(_g: &Global, a: &SpecArgs) -> Result<()> {
     }
     let mut spec = default_spec();
     if a.rootless {
-        // SAFETY: getuid/getgid cannot fail.
-        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
-        make_rootless(&mut spec, uid, gid);
+        make_rootless(&mut spec, identity::euid(), identity::egid());
     }
     write(&path, &spec)
 }

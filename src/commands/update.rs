@@ -99,7 +99,11 @@ pub fn run(g: &Global, a: &UpdateArgs) -> Result<()> {
         bail!("container not running");
     }
     let Some(cg) = &st.cgroup else {
-        bail!("container {} has no cgroup to update", a.id);
+        bail!(
+            "container {} has no cgroup to update: {}",
+            a.id,
+            crate::cgroups::rootless::WHY_NONE
+        );
     };
     cg.update(&cgroups::hierarchies()?, &res)
 }

@@ -4,6 +4,7 @@
 pub mod id;
 pub mod lifecycle;
 pub mod process;
+pub mod root;
 pub mod state;
 
 use std::fs::{File, OpenOptions};
@@ -54,6 +55,7 @@ impl Container {
             .map_err(|e| {
                 Error::from(e).context(format!("create root directory {}", root.display()))
             })?;
+        root::check_owner(root)?;
         let dir = root.join(id);
         match std::fs::DirBuilder::new().mode(0o711).create(&dir) {
             Ok(()) => {}

@@ -5,6 +5,24 @@ use nix::errno::Errno;
 
 use crate::error::{Error, Result};
 
+/// The effective uid husk runs as.
+pub fn euid() -> u32 {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// The effective gid husk runs as.
+pub fn egid() -> u32 {
+    // SAFETY: getegid cannot fail.
+    unsafe { libc::getegid() }
+}
+
+/// Rootless: husk is not root, so it holds no capabilities on the host and
+/// everything privileged happens inside the container's user namespace.
+pub fn rootless() -> bool {
+    euid() != 0
+}
+
 /// setgroups, setresgid, setresuid. PR_SET_KEEPCAPS keeps the permitted set
 /// across the uid change so capset can grant it again afterwards.
 pub fn switch_user(uid: u32, gid: u32, groups: &[u32]) -> Result<()> {
@@ -14,7 +32,23 @@ pub fn switch_user(uid: u32, gid: u32, groups: &[u32]) -> Result<()> {
     }
     // SAFETY: groups is a valid slice of gid_t for its length.
     if unsafe { libc::setgroups(groups.len(), groups.as_ptr()) } < 0 {
-        return Err(Error::sys(format!("setgroups({groups:?})"), Errno::last()));
+        let e = Errno::last();
+        // A user namespace whose gid_map an unprivileged husk wrote itself
+        // has setgroups denied for good (see idmap.rs): the process keeps
+        // the groups it was born with, which show as the overflow gid.
+        let denied = e == Errno::EPERM
+            && std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny");
+        if !denied {
+            return Err(Error::sys(format!("setgroups({groups:?})"), e));
+        }
+        if !groups.is_empty() {
+            return Err(Error::sys(
+                format!(
+                    "process.user.additionalGids {groups:?}: setgroups is denied in this user namespace, because an unprivileged husk maps a single gid only with setgroups denied; give linux.gidMappings a range from /etc/subgid (mapped by newgidmap) to use additional groups"
+                ),
+                e,
+            ));
+        }
     }
     // Raw syscalls, not libc's wrappers: glibc broadcasts set*id to all
     // threads with signals, which we neither need nor want here.

@@ -11,8 +11,8 @@ use super::{init, process, sync, terminal};
 use crate::cgroups::manager::Cgroup;
 use crate::container::State;
 use crate::error::{Error, Result};
-use crate::linux::mounts;
 use crate::linux::namespaces::{self, NsKind};
+use crate::linux::{identity, mounts};
 use crate::spec::plan::ProcessPlan;
 use crate::steps::step;
 
@@ -71,6 +71,20 @@ pub fn spawn(
     let mut ns = step("open-namespaces", format!("/proc/{}/ns/*", st.pid), || {
         container_namespaces(st.pid)
     })?;
+    // Unprivileged, husk holds no capability over the container's other
+    // namespaces until it is inside their owner, the user namespace: enter
+    // that first. (Root enters it last, in the child, keeping the host's
+    // privileges for the others.)
+    if identity::rootless()
+        && let Some(i) = ns.iter().position(|(k, _, _)| *k == NsKind::User)
+    {
+        let (k, f, path) = ns.remove(i);
+        step(
+            "join-user-namespace",
+            format!("setns({})", path.display()),
+            || namespaces::setns(k, &f, &path),
+        )?;
+    }
     // A pid namespace only applies to children: husk enters it, the child
     // is born in it.
     if let Some(i) = ns.iter().position(|(k, _, _)| *k == NsKind::Pid) {

@@ -225,9 +225,8 @@ pub fn spawn(o: &SpawnOptions) -> Result<Init> {
                 "{}move {pid} into the v1 cgroups",
                 if need_maps {
                     format!(
-                        "write {:?} to uid_map and {:?} to gid_map, ",
-                        idmap::format(&plan.uid_mappings).trim_end(),
-                        idmap::format(&plan.gid_mappings).trim_end()
+                        "{}, ",
+                        idmap::describe(&plan.uid_mappings, &plan.gid_mappings)
                     )
                 } else {
                     String::new()
@@ -235,8 +234,7 @@ pub fn spawn(o: &SpawnOptions) -> Result<Init> {
             ),
             || {
                 if need_maps {
-                    idmap::write(pid, "uid_map", &plan.uid_mappings)?;
-                    idmap::write(pid, "gid_map", &plan.gid_mappings)?;
+                    idmap::write_maps(pid, &plan.uid_mappings, &plan.gid_mappings)?;
                 }
                 if let Some(cg) = o.cgroup.filter(|_| place_v1) {
                     cg.place_v1(pid)?;

@@ -14,6 +14,7 @@ pub use super::process::{ProcessPlan, plan_process};
 use super::version;
 use crate::bail;
 use crate::cgroups::resources::{self, Resources};
+use crate::cgroups::rootless;
 use crate::error::{Error, Result};
 use crate::hooks::Hooks;
 use crate::linux::namespaces::NsKind;
@@ -51,6 +52,9 @@ pub struct CgroupPlan {
     /// linux.cgroupsPath as given; resolved per hierarchy at create.
     pub path: Option<String>,
     pub resources: Resources,
+    /// The annotation husk.cgroups=optional: run without the limits when an
+    /// unprivileged husk has no cgroup to put them in.
+    pub optional: bool,
 }
 
 /// Fields of the spec husk knows but cannot honour yet. Refusing them by
@@ -181,7 +185,7 @@ impl Plan {
             .ok_or_else(|| Error::msg("process: missing (nothing to run)"))?;
         let process_spec = process.clone();
         let process = plan_process(process, linux)?;
-        let cgroup = plan_cgroup(linux)?;
+        let cgroup = plan_cgroup(linux, &spec.annotations)?;
         let hooks = match &spec.hooks {
             None => Hooks::default(),
             Some(v) => serde_path_to_error::deserialize::<_, Hooks>(v.clone()).map_err(|e| {
@@ -232,7 +236,18 @@ impl Plan {
     }
 }
 
-fn plan_cgroup(linux: &config::Linux) -> Result<CgroupPlan> {
+fn plan_cgroup(
+    linux: &config::Linux,
+    annotations: &BTreeMap<String, String>,
+) -> Result<CgroupPlan> {
+    let optional = match annotations.get(rootless::ANNOTATION).map(String::as_str) {
+        None | Some("required") => false,
+        Some("optional") => true,
+        Some(v) => bail!(
+            "annotations.{}: {v:?} is neither \"optional\" nor \"required\"",
+            rootless::ANNOTATION
+        ),
+    };
     let res = match &linux.resources {
         None => Resources::default(),
         Some(v) => serde_path_to_error::deserialize::<_, Resources>(v.clone()).map_err(|e| {
@@ -252,5 +267,6 @@ fn plan_cgroup(linux: &config::Linux) -> Result<CgroupPlan> {
     Ok(CgroupPlan {
         path: linux.cgroups_path.clone().filter(|p| !p.is_empty()),
         resources: res,
+        optional,
     })
 }

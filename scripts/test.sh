@@ -59,7 +59,8 @@ export HUSK_TEST_ROOTFS="$REPO_ROOT/bundles/busybox/rootfs"
 # Stages. Each runs in a subshell with `set -e`; its exit status is the result.
 
 stage_deps() {
-    apt_install_missing busybox-static libseccomp-dev pkg-config
+    # uidmap: newuidmap/newgidmap for the rootless tests (tests/rootless.rs).
+    apt_install_missing busybox-static libseccomp-dev pkg-config uidmap
     # runc: for comparison tests, later.
     have cc || apt_install_missing build-essential
     if ! have cargo; then

@@ -171,10 +171,13 @@ fn host_sh(script: &str) -> std::process::Output {
 const LIST_FDS: &str = "ls -l /proc/$$/fd; true";
 
 fn fd_numbers(out: &str) -> Vec<u32> {
-    out.lines()
+    let mut v: Vec<u32> = out
+        .lines()
         .filter_map(|l| l.split_once(" -> "))
         .filter_map(|(l, _)| l.split_whitespace().last()?.parse().ok())
-        .collect()
+        .collect();
+    v.sort();
+    v
 }
 
 // ---------------------------------------------------------------------------
@@ -274,4 +277,300 @@ fn cwd_symlink_pointing_out_resolves_inside_the_rootfs() {
     let inside = host.path().strip_prefix("/").unwrap();
     assert!(b.rootfs().join(inside).is_dir());
     assert_untouched(host.path());
+}
+
+// ---------------------------------------------------------------------------
+// CVE-2021-30465: a mount target swapped for a symlink.
+
+/// CVE-2021-30465: while husk mounts, a helper thread keeps swapping
+/// rootfs/flip between a real directory and a symlink to a host
+/// directory (renameat2 RENAME_EXCHANGE, so one of the two is always
+/// there). husk resolves every target inside the rootfs and mounts by fd,
+/// so whatever it hits, nothing is made or mounted in the host directory.
+/// A runtime that checked the path and then mounted by path would follow
+/// the link on some runs and create (and mount over) flip/mN in the host
+/// directory. Bounded by a run count and a few seconds; runs may fail
+/// (a target can vanish mid-walk), which is fine.
+#[test]
+fn mount_targets_swapped_for_symlinks_never_land_outside() {
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    let host = host_target("race");
+    let real = b.rootfs().join("flip");
+    let alt = b.rootfs().join("flip.alt");
+    std::fs::create_dir(&real).unwrap();
+    std::os::unix::fs::symlink(host.path(), &alt).unwrap();
+    for i in 0..40 {
+        b.add_mount(json!({
+            "destination": format!("/flip/m{i}"), "type": "tmpfs", "source": "tmpfs",
+            "options": ["size=16k"]
+        }));
+    }
+    b.args(&["true"]);
+    b.write();
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flipper = {
+        let stop = stop.clone();
+        let a = std::ffi::CString::new(real.to_str().unwrap()).unwrap();
+        let z = std::ffi::CString::new(alt.to_str().unwrap()).unwrap();
+        std::thread::spawn(move || {
+            let mut swaps = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // SAFETY: two NUL-terminated paths; RENAME_EXCHANGE swaps
+                // them atomically.
+                let r = unsafe {
+                    libc::renameat2(
+                        libc::AT_FDCWD,
+                        a.as_ptr(),
+                        libc::AT_FDCWD,
+                        z.as_ptr(),
+                        libc::RENAME_EXCHANGE,
+                    )
+                };
+                if r != 0 {
+                    // Only once the test is over and the bundle is gone.
+                    break;
+                }
+                swaps += 1;
+            }
+            swaps
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(4);
+    let (mut runs, mut failed) = (0, 0);
+    while runs < 40 && std::time::Instant::now() < deadline {
+        let id = unique_id("race");
+        let o = h.timed(
+            &["run", "--bundle", b.arg(), &id],
+            Stdin::Null,
+            Out::Temp,
+            TIMEOUT,
+        );
+        if !o.status.success() {
+            failed += 1;
+        }
+        runs += 1;
+        assert_untouched(host.path());
+        assert_no_state_or_mounts(&h, &b, &id);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let swaps = flipper.join().unwrap();
+    assert!(swaps > 0 && runs > 0, "swaps {swaps}, runs {runs}");
+    eprintln!("{runs} runs ({failed} failed) during {swaps} swaps");
+    assert_untouched(host.path());
+}
+
+// ---------------------------------------------------------------------------
+// CVE-2019-16884 / CVE-2023-27561: procfs and sysfs targets.
+
+/// CVE-2019-16884, CVE-2023-27561: procfs and sysfs are mounted only onto
+/// real directories. A rootfs whose /proc or /sys is a symlink to a host
+/// directory (absolute or climbing with ".."), or a file, is refused by
+/// name, and the host directory gets nothing. (isolation.rs covers links
+/// to a decoy inside the rootfs and /proc as a file.)
+#[test]
+fn procfs_and_sysfs_never_follow_a_link_out_or_land_on_a_file() {
+    let host = host_target("procsys");
+    let up = format!("../../../../../../..{}", host.path().display());
+    let abs = host.path().to_str().unwrap().to_string();
+    for (dir, link) in [
+        ("proc", Some(abs.as_str())),
+        ("proc", Some(up.as_str())),
+        ("sys", Some(abs.as_str())),
+        ("sys", None),
+    ] {
+        let h = Husk::new();
+        let mut b = Bundle::new();
+        let p = b.rootfs().join(dir);
+        std::fs::remove_dir(&p).unwrap();
+        match link {
+            Some(l) => std::os::unix::fs::symlink(l, &p).unwrap(),
+            None => std::fs::write(&p, "").unwrap(),
+        }
+        b.args(&["true"]);
+        let id = unique_id(&format!("ps-{dir}"));
+        let e = fails(&h.create(&b, &id));
+        let why = if link.is_some() {
+            "symlink"
+        } else {
+            "not a directory"
+        };
+        assert!(e.contains(&format!("/{dir}")) && e.contains(why), "{e}");
+        assert_no_state_or_mounts(&h, &b, &id);
+        assert_untouched(host.path());
+    }
+}
+
+// ---------------------------------------------------------------------------
+// CVE-2025-31133 / CVE-2025-52565: what masking and /dev/console bind.
+
+/// CVE-2025-31133: an image whose /dev/null is a symlink to
+/// /proc/sys/kernel/core_pattern would make masking bind the host's
+/// core_pattern, writable, over every masked file. husk refuses a
+/// /dev/null that is not the 1:3 device (a regular file is covered by
+/// `masking_refuses_a_fake_dev_null`).
+#[test]
+fn masking_refuses_a_dev_null_symlink_to_core_pattern() {
+    let h = Husk::new();
+    let mut b = bundle_with_image_dev();
+    let before = read_trim("/proc/sys/kernel/core_pattern");
+    std::os::unix::fs::symlink("/proc/sys/kernel/core_pattern", b.rootfs().join("dev/null"))
+        .unwrap();
+    // Were the mask a bind of core_pattern, /proc/kcore would now be it.
+    b.sh("echo '|/bin/false husk-evil' > /proc/kcore; echo done");
+    let id = unique_id("nulllink");
+    let e = fails(&h.create(&b, &id));
+    assert!(e.contains("/dev/null") && e.contains("1:3"), "{e}");
+    assert_no_state_or_mounts(&h, &b, &id);
+    assert_eq!(read_trim("/proc/sys/kernel/core_pattern"), before);
+}
+
+/// CVE-2025-31133: a maskedPaths entry that is itself a symlink (here to
+/// /proc/sysrq-trigger) is never followed: husk masks (or refuses) the
+/// link, and the link's target is not what gets the /dev/null.
+#[test]
+fn masked_path_symlink_is_not_followed() {
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    std::os::unix::fs::symlink("/proc/sysrq-trigger", b.rootfs().join("etc/evil")).unwrap();
+    // A target whose masking would be visible: a file with content.
+    std::fs::write(b.rootfs().join("etc/kept"), "kept\n").unwrap();
+    std::os::unix::fs::symlink("/etc/kept", b.rootfs().join("etc/evil2")).unwrap();
+    b.config["linux"]["maskedPaths"]
+        .as_array_mut()
+        .unwrap()
+        .extend([json!("/etc/evil"), json!("/etc/evil2")]);
+    b.sh("cat /etc/kept; echo ==mountinfo==; cat /proc/self/mountinfo");
+    let o = h.run(&b, &unique_id("masklink"));
+    if o.status.success() {
+        let out = stdout(&o);
+        assert!(out.starts_with("kept\n"), "the link was followed: {out}");
+        // Nothing was mounted on /proc/sysrq-trigger by masking (it is
+        // made read-only by readonlyPaths: a bind of itself, not 1:3).
+        for l in out.lines().filter(|l| l.contains(" /proc/sysrq-trigger ")) {
+            assert!(!l.contains(" - devtmpfs ") && !l.contains("/null "), "{l}");
+        }
+    } else {
+        let e = stderr(&o);
+        assert!(e.contains("/etc/evil"), "{e}");
+    }
+}
+
+/// Accept one --console-socket connection in the background and hold it
+/// until husk closes its end.
+fn console_sink(h: &Husk) -> std::path::PathBuf {
+    let sock = h.root.path().join("console.sock");
+    let l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    std::thread::spawn(move || {
+        if let Ok((mut c, _)) = l.accept() {
+            let _ = std::io::Read::read_to_end(&mut c, &mut Vec::new());
+        }
+    });
+    sock
+}
+
+/// CVE-2025-52565: with process.terminal, /dev/console gets the pty bound
+/// onto it. An image whose /dev/console is a symlink (to core_pattern, or
+/// to a host path) or a directory must be refused, naming /dev/console,
+/// not followed.
+#[test]
+fn dev_console_that_is_not_a_file_is_refused() {
+    let host = host_target("console");
+    let before = read_trim("/proc/sys/kernel/core_pattern");
+    let abs = host.path().join("marker");
+    for target in [
+        Some("/proc/sys/kernel/core_pattern"),
+        Some(abs.to_str().unwrap()),
+        None,
+    ] {
+        let h = Husk::new();
+        let mut b = bundle_with_image_dev();
+        // The /dev/pts devpts back, for the pty.
+        b.add_mount(
+            json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+            "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]}),
+        );
+        std::os::unix::fs::symlink("pts/ptmx", b.rootfs().join("dev/ptmx")).unwrap();
+        let console = b.rootfs().join("dev/console");
+        match target {
+            Some(t) => std::os::unix::fs::symlink(t, &console).unwrap(),
+            None => std::fs::create_dir(&console).unwrap(),
+        }
+        b.args(&["true"]).set("/process/terminal", json!(true));
+        b.write();
+        let sock = console_sink(&h);
+        let id = unique_id("console");
+        let o = h.cmd(&[
+            "create",
+            "--bundle",
+            b.arg(),
+            "--console-socket",
+            sock.to_str().unwrap(),
+            &id,
+        ]);
+        let e = fails(&o);
+        assert!(e.contains("/dev/console"), "{target:?}: {e}");
+        assert_no_state_or_mounts(&h, &b, &id);
+        assert_untouched(host.path());
+        assert_eq!(read_trim("/proc/sys/kernel/core_pattern"), before);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Host /proc/sys and /sys from the default bundle.
+
+/// The default bundle (`husk spec`'s) gives no write access to the host's
+/// /proc/sys, /proc/sysrq-trigger or /sys: each write fails with EROFS
+/// (readonlyPaths and the ro sysfs; root in the container would otherwise
+/// pass the 0644 permission check) and the host's values are unchanged.
+/// The values written are harmless if they did get through: core_pattern
+/// gets a new value checked (and put back) below, sysrq a space (help),
+/// the sysfs file its own value.
+#[test]
+fn default_bundle_cannot_write_host_proc_sys_or_sys() {
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    let core = read_trim("/proc/sys/kernel/core_pattern");
+    let hostname = read_trim("/proc/sys/kernel/hostname");
+    let sysfile = "/sys/kernel/mm/transparent_hugepage/defrag";
+    let sysval = std::fs::read_to_string(sysfile).ok();
+    b.sh(&format!(
+        "w() {{ {{ echo \"$2\" > $1; }} 2>&1; echo \"$1=$?\"; }}; \
+         w /proc/sys/kernel/core_pattern '|/bin/false husk-evil'; \
+         w /proc/sysrq-trigger ' '; \
+         w /proc/sys/kernel/hostname husk-evil; \
+         w /proc/sys/vm/drop_caches 1; \
+         w {sysfile} \"$(cat {sysfile} | sed 's/.*\\[\\(.*\\)\\].*/\\1/')\"; \
+         w /sys/kernel/uevent_helper ''"
+    ));
+    let out = ok(&h.run(&b, &unique_id("procsys")));
+    let now = read_trim("/proc/sys/kernel/core_pattern");
+    if now != core {
+        std::fs::write("/proc/sys/kernel/core_pattern", &core).unwrap();
+        panic!("the container changed the host's core_pattern to {now:?}: {out}");
+    }
+    assert_eq!(read_trim("/proc/sys/kernel/hostname"), hostname);
+    if let Some(v) = sysval {
+        assert_eq!(std::fs::read_to_string(sysfile).unwrap(), v);
+    }
+    let v = kv(&out);
+    for f in [
+        "/proc/sys/kernel/core_pattern",
+        "/proc/sysrq-trigger",
+        "/proc/sys/kernel/hostname",
+        "/proc/sys/vm/drop_caches",
+        sysfile,
+        "/sys/kernel/uevent_helper",
+    ] {
+        assert_ne!(
+            v.get(f).map(String::as_str),
+            Some("0"),
+            "{f} written: {out}"
+        );
+    }
+    assert!(
+        out.matches("Read-only file system").count() >= 4,
+        "expected EROFS: {out}"
+    );
 }

@@ -574,3 +574,55 @@ fn default_bundle_cannot_write_host_proc_sys_or_sys() {
         "expected EROFS: {out}"
     );
 }
+
+/// With a terminal, /dev/console is the container's own pty slave (bound
+/// from the slave husk holds, not looked up again by name).
+#[test]
+fn dev_console_is_the_containers_pty() {
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    b.sh("echo console=$(stat -c %t:%T /dev/console) tty=$(stat -c %t:%T $(tty)); sleep 1")
+        .set("/process/terminal", json!(true));
+    b.write();
+    let sock = h.root.path().join("console.sock");
+    let l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let reader = std::thread::spawn(move || {
+        let (conn, _) = l.accept().unwrap();
+        let mut name = [0u8; 256];
+        let (_, fd) = recv_with_fd(&conn, &mut name);
+        let mut m = std::fs::File::from(fd);
+        let mut out = Vec::new();
+        let mut buf = [0u8; 1024];
+        // Until the line is complete, or EIO once the container is gone.
+        while let Ok(n) = std::io::Read::read(&mut m, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+            if out.ends_with(b"\n") && String::from_utf8_lossy(&out).contains("tty=") {
+                break;
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    });
+    let id = unique_id("conspty");
+    ok(&h.timed(
+        &[
+            "create",
+            "--bundle",
+            b.arg(),
+            "--console-socket",
+            sock.to_str().unwrap(),
+            &id,
+        ],
+        Stdin::Null,
+        Out::Temp,
+        TIMEOUT,
+    ));
+    ok(&h.timed(&["start", &id], Stdin::Null, Out::Temp, TIMEOUT));
+    let out = reader.join().unwrap();
+    let v = kv_trimmed(&out.replace(' ', "\n"));
+    assert!(v.contains_key("console"), "{out}");
+    assert_eq!(v.get("console"), v.get("tty"), "{out}");
+    assert!(v["console"].starts_with("88:"), "not a devpts slave: {out}");
+}

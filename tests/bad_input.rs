@@ -5,7 +5,6 @@ mod common;
 // mount. create and run take different paths through husk (run does not
 // wait for start), so each config case is tried with both.
 
-use std::os::unix::fs::MetadataExt;
 use std::process::Output;
 use std::time::Duration;
 
@@ -19,36 +18,6 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 /// the test if husk does not return within TIMEOUT.
 fn husk(h: &Husk, args: &[&str]) -> Output {
     h.timed(args, Stdin::Null, Out::Temp, TIMEOUT)
-}
-
-/// Processes that belong to this bundle: a husk (or an init not yet
-/// exec'd, which still has husk's command line) naming the bundle, or a
-/// process whose root directory is the bundle's rootfs. (/proc/PID/root
-/// reads as "/" for a pivoted process, so the root is compared by inode.)
-fn bundle_processes(b: &Bundle) -> Vec<(i32, String)> {
-    let needle = b.arg().as_bytes();
-    let root = std::fs::metadata(b.rootfs()).ok();
-    let me = std::process::id() as i32;
-    let mut found = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-            continue;
-        };
-        if pid == me {
-            continue;
-        }
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        let by_cmdline = cmdline.windows(needle.len()).any(|w| w == needle);
-        let by_root = match (&root, std::fs::metadata(format!("/proc/{pid}/root"))) {
-            (Some(r), Ok(m)) => r.dev() == m.dev() && r.ino() == m.ino(),
-            _ => false,
-        };
-        if by_cmdline || by_root {
-            let cmd = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            found.push((pid, cmd));
-        }
-    }
-    found
 }
 
 /// Nothing of container `id` (bundle `b`) is left on the host.

@@ -40,7 +40,7 @@ pub fn setup(
         step(
             "bind-console",
             format!("mount {} on /dev/console", pty.name),
-            || bind_dev_console(&pty.name),
+            || bind_dev_console(&pty.name, &pty.slave),
         )?;
     }
     step(
@@ -60,8 +60,10 @@ pub fn setup(
 
 /// /dev/console becomes the pty slave. Checked first (CVE-2025-52565):
 /// it must be a plain file or a character device, not a symlink to
-/// somewhere a bind would hurt.
-fn bind_dev_console(name: &str) -> Result<()> {
+/// somewhere a bind would hurt. The source is the slave we hold (from
+/// TIOCGPTPEER), never `name` looked up again: CVE-2025-52565 swapped
+/// /dev/pts/N for a symlink between the check and the bind.
+fn bind_dev_console(name: &str, slave: &OwnedFd) -> Result<()> {
     let open = |path: &str| {
         mounts::openat2(
             libc::AT_FDCWD,
@@ -106,7 +108,6 @@ fn bind_dev_console(name: &str) -> Result<()> {
             "/dev/console is neither a file nor a character device; refusing to bind the terminal onto it",
         ));
     }
-    let slave = open(name).map_err(|e| Error::sys(format!("open {name}"), e))?;
-    let tree = mounts::clone_tree(&slave, false, name)?;
+    let tree = mounts::clone_tree(slave, false, name)?;
     mounts::attach(&tree, &target, "/dev/console")
 }

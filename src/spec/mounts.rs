@@ -5,7 +5,7 @@ use std::path::Path;
 use libc::c_ulong;
 
 use super::config;
-use super::plan::require_absolute;
+use super::plan::require_container_path;
 use crate::bail;
 use crate::error::Result;
 use crate::linux::mount_options::{self, MountOptions};
@@ -41,10 +41,10 @@ pub struct DevicePlan {
 }
 
 pub(super) fn plan_mount(i: usize, m: &config::Mount, bundle: &Path) -> Result<MountPlan> {
-    require_absolute(&format!("mounts[{i}].destination"), &m.destination)?;
-    if m.destination.split('/').any(|c| c == "..") {
+    require_container_path(&format!("mounts[{i}].destination"), &m.destination)?;
+    if m.destination.split('/').all(|c| c.is_empty() || c == ".") {
         bail!(
-            "mounts[{i}].destination: {:?} contains \"..\"",
+            "mounts[{i}].destination: {:?} is the container's root; root.path says what that is",
             m.destination
         );
     }
@@ -89,12 +89,12 @@ pub(super) fn plan_mount(i: usize, m: &config::Mount, bundle: &Path) -> Result<M
     })
 }
 
+const MAX_MAJOR: i64 = (1 << 12) - 1;
+const MAX_MINOR: i64 = (1 << 20) - 1;
+
 pub(super) fn plan_device(i: usize, d: &config::Device) -> Result<DevicePlan> {
     let field = format!("linux.devices[{i}]");
-    require_absolute(&format!("{field}.path"), &d.path)?;
-    if d.path.split('/').any(|c| c == "..") {
-        bail!("{field}.path: {:?} contains \"..\"", d.path);
-    }
+    require_container_path(&format!("{field}.path"), &d.path)?;
     let file_type = match d.typ.as_str() {
         "c" | "u" => libc::S_IFCHR,
         "b" => libc::S_IFBLK,
@@ -103,6 +103,22 @@ pub(super) fn plan_device(i: usize, d: &config::Device) -> Result<DevicePlan> {
     };
     if file_type != libc::S_IFIFO && (d.major < 0 || d.minor < 0) {
         bail!("{field}: major and minor numbers must not be negative");
+    }
+    // dev_t as mknod(2) takes it: 12 bits of major, 20 of minor. A larger
+    // number would be silently cut to some other device.
+    if d.major > MAX_MAJOR || d.minor > MAX_MINOR {
+        bail!(
+            "{field}: device {}:{} is out of range (major at most {MAX_MAJOR}, minor at most {MAX_MINOR})",
+            d.major,
+            d.minor
+        );
+    }
+    for (what, id) in [("uid", d.uid), ("gid", d.gid)] {
+        if id == Some(u32::MAX) {
+            bail!(
+                "{field}.{what}: 4294967295 is (uid_t)-1, which chown reads as \"leave unchanged\""
+            );
+        }
     }
     Ok(DevicePlan {
         path: d.path.clone(),

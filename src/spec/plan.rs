@@ -115,6 +115,54 @@ pub(super) fn require_absolute(field: &str, p: &str) -> Result<()> {
     if !p.starts_with('/') {
         bail!("{field}: {p:?} is not an absolute path");
     }
+    if p.contains('\0') {
+        bail!("{field}: {p:?} contains a NUL byte");
+    }
+    Ok(())
+}
+
+/// A path inside the container that husk acts on: absolute, without ".."
+/// (resolution stays inside the root anyway, but "/proc/../../etc" would
+/// quietly act on /etc, not on what the entry seems to name).
+pub(super) fn require_container_path(field: &str, p: &str) -> Result<()> {
+    require_absolute(field, p)?;
+    if p.split('/').any(|c| c == "..") {
+        bail!("{field}: {p:?} contains \"..\"");
+    }
+    Ok(())
+}
+
+/// The kernel's HOST_NAME_MAX (and the UTS domainname's limit).
+const HOST_NAME_MAX: usize = 64;
+
+fn check_uts_name(field: &str, v: Option<&str>) -> Result<()> {
+    if let Some(v) = v {
+        if v.len() > HOST_NAME_MAX {
+            bail!(
+                "{field}: {} bytes; the kernel allows at most {HOST_NAME_MAX}",
+                v.len()
+            );
+        }
+        if v.contains('\0') {
+            bail!("{field}: {v:?} contains a NUL byte");
+        }
+    }
+    Ok(())
+}
+
+/// More mounts than fs.mount-max cannot all be made: the kernel fails the
+/// one past the limit with ENOSPC, after all the others. Say so up front.
+fn check_mount_count(n: usize) -> Result<()> {
+    let max = std::fs::read_to_string("/proc/sys/fs/mount-max")
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok());
+    if let Some(max) = max
+        && n >= max
+    {
+        bail!(
+            "mounts: {n} entries; the kernel allows at most {max} mounts in a mount namespace (fs.mount-max)"
+        );
+    }
     Ok(())
 }
 
@@ -149,10 +197,13 @@ impl Plan {
         if spec.domainname.as_deref().is_some_and(|h| !h.is_empty()) && !ns.has(NsKind::Uts) {
             bail!("domainname: setting a domainname needs a uts namespace in linux.namespaces");
         }
+        check_uts_name("hostname", spec.hostname.as_deref())?;
+        check_uts_name("domainname", spec.domainname.as_deref())?;
         if !ns.has(NsKind::Mount) {
             bail!("linux.namespaces: husk needs a mount namespace to set up the root filesystem");
         }
 
+        check_mount_count(spec.mounts.len())?;
         let mut mounts = Vec::new();
         for (i, m) in spec.mounts.iter().enumerate() {
             mounts.push(plan_mount(i, m, bundle)?);
@@ -164,10 +215,10 @@ impl Plan {
             .map(|(i, d)| plan_device(i, d))
             .collect::<Result<Vec<_>>>()?;
         for (i, p) in linux.masked_paths.iter().enumerate() {
-            require_absolute(&format!("linux.maskedPaths[{i}]"), p)?;
+            require_container_path(&format!("linux.maskedPaths[{i}]"), p)?;
         }
         for (i, p) in linux.readonly_paths.iter().enumerate() {
-            require_absolute(&format!("linux.readonlyPaths[{i}]"), p)?;
+            require_container_path(&format!("linux.readonlyPaths[{i}]"), p)?;
         }
         let rootfs_propagation = match linux.rootfs_propagation.as_deref() {
             None | Some("") => None,

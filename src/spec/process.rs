@@ -29,6 +29,55 @@ pub struct ProcessPlan {
     pub personality: Option<u32>,
 }
 
+/// execve(2) refuses (E2BIG) a single string longer than MAX_ARG_STRLEN,
+/// or arguments and environment (strings plus pointers) larger than a
+/// quarter of the stack limit (at most 6 MiB, at least 128 KiB). Checked
+/// here so the error names the field instead of surfacing at the exec.
+/// The estimate leaves out the program's path, so it never refuses what
+/// the kernel would take.
+fn check_exec_strings(p: &config::Process) -> Result<()> {
+    const MAX_ARG_STRLEN: usize = 32 * 4096;
+    let mut total = 0usize;
+    for (field, list) in [("args", &p.args), ("env", &p.env)] {
+        for (i, a) in list.iter().enumerate() {
+            if a.contains('\0') {
+                bail!("process.{field}[{i}]: contains a NUL byte");
+            }
+            if a.len() + 1 > MAX_ARG_STRLEN {
+                bail!(
+                    "process.{field}[{i}]: {} bytes; execve takes at most {MAX_ARG_STRLEN} per string",
+                    a.len()
+                );
+            }
+            total += a.len() + 1 + std::mem::size_of::<usize>();
+        }
+    }
+    let stack = p
+        .rlimits
+        .iter()
+        .find(|r| r.typ == "RLIMIT_STACK")
+        .map(|r| r.soft)
+        .unwrap_or_else(|| {
+            // SAFETY: rl is plain data getrlimit fills in.
+            let mut rl: libc::rlimit = unsafe { std::mem::zeroed() };
+            // SAFETY: valid resource and pointer.
+            if unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut rl) } == 0 {
+                rl.rlim_cur
+            } else {
+                u64::MAX
+            }
+        });
+    let limit = (stack / 4).clamp(128 << 10, 6 << 20) as usize;
+    if total > limit {
+        bail!(
+            "process.args and process.env: {total} bytes ({} arguments, {} variables); execve takes at most {limit} with this stack limit",
+            p.args.len(),
+            p.env.len()
+        );
+    }
+    Ok(())
+}
+
 pub fn plan_process(p: &config::Process, linux: &config::Linux) -> Result<ProcessPlan> {
     if p.args.is_empty() || p.args[0].is_empty() {
         bail!("process.args: empty (nothing to run)");
@@ -41,6 +90,19 @@ pub fn plan_process(p: &config::Process, linux: &config::Linux) -> Result<Proces
         if !e.contains('=') || e.starts_with('=') {
             bail!("process.env[{i}]: {e:?} is not KEY=VALUE");
         }
+    }
+    check_exec_strings(p)?;
+    // set*id(2) read (uid_t)-1 as "leave this id unchanged": the process
+    // would quietly stay root rather than become the user asked for.
+    for (field, id) in [("uid", p.user.uid), ("gid", p.user.gid)] {
+        if id == u32::MAX {
+            bail!(
+                "process.user.{field}: 4294967295 is (uid_t)-1, which setres{field} reads as \"leave unchanged\" (the process would stay root)"
+            );
+        }
+    }
+    if let Some(i) = p.user.additional_gids.iter().position(|g| *g == u32::MAX) {
+        bail!("process.user.additionalGids[{i}]: 4294967295 is (gid_t)-1, not a group");
     }
     let c = p.capabilities.clone().unwrap_or_default();
     let known = capabilities::kernel_mask();

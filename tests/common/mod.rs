@@ -9,6 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
@@ -371,6 +372,36 @@ pub fn run_refused(h: &Husk, b: &Bundle, id: &str, words: &[&str]) -> String {
     }
     assert_no_state_or_mounts(h, b, id);
     err
+}
+
+/// Processes that belong to this bundle: a husk (or an init not yet
+/// exec'd, which still has husk's command line) naming the bundle, or a
+/// process whose root directory is the bundle's rootfs. (/proc/PID/root
+/// reads as "/" for a pivoted process, so the root is compared by inode.)
+pub fn bundle_processes(b: &Bundle) -> Vec<(i32, String)> {
+    let needle = b.arg().as_bytes();
+    let root = std::fs::metadata(b.rootfs()).ok();
+    let me = std::process::id() as i32;
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let by_cmdline = cmdline.windows(needle.len()).any(|w| w == needle);
+        let by_root = match (&root, std::fs::metadata(format!("/proc/{pid}/root"))) {
+            (Some(r), Ok(m)) => r.dev() == m.dev() && r.ino() == m.ino(),
+            _ => false,
+        };
+        if by_cmdline || by_root {
+            let cmd = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            found.push((pid, cmd));
+        }
+    }
+    found
 }
 
 /// Mounts visible to the host whose source or target mentions `needle`:

@@ -20,8 +20,9 @@
 //! that is not procfs: a write there could silently label nothing. So the
 //! init (and the `husk exec` child) opens the attr file while /proc is still
 //! the host's, and [`ExecLabels::apply`] writes through that fd, from the
-//! same task and before any execve (the kernel checks the writer against the
-//! opener: same task, and since 5.19 the same mm).
+//! same task and before any execve (the kernel checks that the writer is the
+//! task the file belongs to, and newer kernels also that it still has the
+//! opener's memory, which an execve in between would replace).
 
 use std::fs::File;
 use std::io::Write;
@@ -218,11 +219,12 @@ impl ExecLabels {
         self.attrs.is_empty()
     }
 
-    /// What apply() will write, for the step's description.
+    /// The fields and values apply() writes, for the step's description
+    /// (the error adds the file and the exact text).
     pub fn describe(&self) -> String {
         self.attrs
             .iter()
-            .map(|a| format!("write {:?} to {}", a.text, a.path))
+            .map(|a| format!("{} {:?}", a.field, a.text.trim_start_matches("exec ")))
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -239,10 +241,7 @@ impl ExecLabels {
                     (_, Errno::EINVAL) => " (the LSM refused the value)",
                     _ => "",
                 };
-                Error::sys(
-                    format!("{}: write {:?} to {}{hint}", a.field, a.text, a.path),
-                    errno,
-                )
+                Error::sys(format!("write {:?} to {}{hint}", a.text, a.path), errno)
             })?;
         }
         Ok(())

@@ -15,7 +15,8 @@
 # every controller in the root's cgroup.subtree_control and runs the suite,
 # which runs containers in /husk-test/NAME and checks the cgroup files
 # (memory, pids, cpu, cpuset, io, hugetlb, unified, eBPF devices, freezer,
-# update, events, kill --all, delete, cgroup namespace).
+# update, events, kill --all, delete, cgroup namespace) and, from
+# scripts/vm/lsm.sh, AppArmor confinement with a profile compiled here.
 #
 # Environment:
 #   HUSK_VM_CACHE    kernel cache (default /var/cache/husk-vm)
@@ -30,7 +31,8 @@
 #                    "pause update" (default: all)
 #
 # Runs as root (re-runs itself with sudo); installs qemu-system-x86, cpio,
-# busybox-static and jq with apt-get when missing. Exits 0 only if the VM
+# busybox-static, jq and apparmor (apparmor_parser compiles the profile of
+# the lsm check) with apt-get when missing. Exits 0 only if the VM
 # ran, the suite printed its summary and no check failed.
 set -eu
 # shellcheck source=scripts/lib.sh
@@ -178,6 +180,10 @@ build_initramfs() {
 
     install -m 0755 scripts/vm/init "$stage/init"
     install -m 0755 scripts/vm/suite.sh "$stage/husk-test/suite.sh"
+    install -m 0644 scripts/vm/lsm.sh "$stage/husk-test/lsm.sh"
+    # The AppArmor profile, compiled here without loading it (the VM
+    # loads the binary policy); apparmor_parser needs no AppArmor host.
+    apparmor_parser -Q -S scripts/vm/husk-test.apparmor >"$stage/husk-test/husk-test.aa"
     cp "$CACHE/$KVER"/modules/*.ko "$stage/lib/modules/"
     printf 'root:x:0:0:root:/root:/bin/sh\n' >"$stage/etc/passwd"
     printf 'root:x:0:\n' >"$stage/etc/group"
@@ -188,7 +194,7 @@ build_initramfs() {
 
 # ---------------------------------------------------------------------------
 
-apt_install_missing qemu-system-x86 cpio busybox-static jq
+apt_install_missing qemu-system-x86 cpio busybox-static jq apparmor
 is_static_elf /bin/busybox || die "/bin/busybox is not static (install busybox-static)"
 have cargo || die "cargo is not installed (rustup: https://rustup.rs)"
 

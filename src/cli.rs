@@ -278,6 +278,12 @@ pub struct ExecArgs {
     /// Set no_new_privs for the process
     #[arg(long)]
     pub no_new_privs: bool,
+    /// Run the process under this AppArmor profile (default: the container's)
+    #[arg(long, value_name = "PROFILE")]
+    pub apparmor: Option<String>,
+    /// Run the process with this SELinux label (default: the container's)
+    #[arg(long, value_name = "LABEL")]
+    pub process_label: Option<String>,
     /// Pass N extra fds (3 .. 3+N-1)
     #[arg(long, default_value_t = 0)]
     pub preserve_fds: u32,

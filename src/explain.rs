@@ -254,6 +254,12 @@ pub fn sentence(step: &str) -> &'static str {
         "set-rootfs-propagation" => "How mount events travel between the container and the host.",
         "readonly-root" => "The root filesystem cannot be written.",
         "join-session-keyring" => "A fresh kernel keyring: the host's secrets are not reachable.",
+        "open-lsm-attr" => {
+            "Open the process's LSM exec attribute while /proc is still the host's own."
+        }
+        "set-exec-label" => {
+            "Name the AppArmor profile or SELinux label the program is confined by from its execve on."
+        }
         "set-rlimit" => "A per-process resource limit.",
         "set-personality" => "The execution domain (for example a 32-bit uname).",
         "set-scheduler" | "set-io-priority" => "CPU and I/O scheduling for the process.",

@@ -288,9 +288,6 @@ fn namespace_path_that_does_not_exist() {
 
 #[test]
 fn unsupported_fields_are_refused_by_name() {
-    refused_config(&["process.apparmorProfile"], |b| {
-        b.set("/process/apparmorProfile", json!("husk-test-profile"));
-    });
     refused_config(&["mounts[", "idmap"], |b| {
         b.add_mount(json!({
             "destination": "/mnt",

@@ -536,7 +536,11 @@ check_leftovers() {
 # ---------------------------------------------------------------------------
 
 ALL="smoke memory pids cpu cpuset io hugetlb unified devices pause update"
-ALL="$ALL events kill_all cgroupns siblings create_failure leftovers"
+ALL="$ALL events kill_all cgroupns siblings create_failure"
+# Checks in files of their own beside this one (each defines check_NAME).
+# shellcheck source=scripts/vm/lsm.sh
+. /husk-test/lsm.sh
+ALL="$ALL lsm leftovers"
 for c in ${HUSK_CHECKS:-$ALL}; do
     case " $ALL " in
     *" $c "*)

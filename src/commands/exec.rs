@@ -26,8 +26,35 @@ fn read_process(path: &str) -> Result<Process> {
     })
 }
 
-/// The container's process with the command line's changes.
+/// The container's process with the command line's changes. The LSM
+/// labels: --apparmor / --process-label, else the process file's, else the
+/// container's (as runc does), so an exec'd process is never less confined
+/// than the container by omission.
 pub fn build(a: &ExecArgs, base: Option<&Process>) -> Result<Process> {
+    let mut p = build_process(a, base)?;
+    inherit_labels(&mut p, base);
+    if let Some(v) = &a.apparmor {
+        p.apparmor_profile = Some(v.clone());
+    }
+    if let Some(v) = &a.process_label {
+        p.selinux_label = Some(v.clone());
+    }
+    Ok(p)
+}
+
+fn inherit_labels(p: &mut Process, base: Option<&Process>) {
+    let unset = |v: &Option<String>| v.as_deref().is_none_or(str::is_empty);
+    if let Some(b) = base {
+        if unset(&p.apparmor_profile) {
+            p.apparmor_profile = b.apparmor_profile.clone();
+        }
+        if unset(&p.selinux_label) {
+            p.selinux_label = b.selinux_label.clone();
+        }
+    }
+}
+
+fn build_process(a: &ExecArgs, base: Option<&Process>) -> Result<Process> {
     if let Some(path) = &a.process {
         if !a.command.is_empty() {
             bail!("exec: give either --process or a command, not both");
@@ -135,5 +162,30 @@ pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
     match &master {
         Some(m) => super::relay::relay(m, child.pid, &set, &child.pidfd),
         None => super::run::wait_forwarding(child.pid, &set, &child.pidfd),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn process(extra: serde_json::Value) -> Process {
+        let mut v = serde_json::json!({"args": ["sh"], "cwd": "/", "user": {"uid": 0, "gid": 0}});
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn exec_inherits_the_containers_labels_unless_given() {
+        let base = process(serde_json::json!({"apparmorProfile": "c", "selinuxLabel": "u:r:c:s0"}));
+        let mut p = process(serde_json::json!({"apparmorProfile": ""}));
+        inherit_labels(&mut p, Some(&base));
+        assert_eq!(p.apparmor_profile.as_deref(), Some("c"));
+        assert_eq!(p.selinux_label.as_deref(), Some("u:r:c:s0"));
+        let mut p = process(serde_json::json!({"apparmorProfile": "own"}));
+        inherit_labels(&mut p, Some(&base));
+        assert_eq!(p.apparmor_profile.as_deref(), Some("own"));
     }
 }

@@ -9,9 +9,9 @@ use nix::errno::Errno;
 
 use crate::cgroups::manager::Cgroup;
 use crate::error::{Context, Error, Result};
-use crate::linux::copyup;
 use crate::linux::mount_options::{MOUNT_ATTR_RDONLY, flag_names};
 use crate::linux::mounts::{self, fd_path, mount, open_in_root};
+use crate::linux::{copyup, lsm};
 use crate::spec::plan::{MountKind, MountPlan};
 
 /// Host mounts must not see what the container mounts, and pivot_root
@@ -51,6 +51,7 @@ pub fn mount_one(
     m: &MountPlan,
     in_userns: bool,
     own_cgroup: Option<&Cgroup>,
+    mount_label: Option<&str>,
 ) -> Result<()> {
     let shown = format!("{rootfs}{}", m.destination);
     let is_dir = match m.kind {
@@ -109,7 +110,7 @@ pub fn mount_one(
         }
         MountKind::Cgroup => mount_cgroupfs(root, rootfs, m, &target, &shown, own_cgroup)?,
         MountKind::Proc | MountKind::Other => {
-            let data = m.opts.data_string();
+            let data = lsm::mount_data(&m.opts.data_string(), &m.typ, mount_label);
             // tmpcopyup: keep a handle on what the mount will cover, and
             // mount writable until the copy is in.
             let under = if m.opts.tmpcopyup {

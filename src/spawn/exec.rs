@@ -177,6 +177,8 @@ fn child(
             || crate::linux::process_attrs::set_oom_score_adj(v),
         )?;
     }
+    // Before entering the container's mount namespace: see linux/lsm.rs.
+    let labels = init::open_labels(p)?;
     if wait {
         step(
             "wait-for-parent",
@@ -202,7 +204,7 @@ fn child(
     } else {
         None
     };
-    let prep = process::prepare(p, preserve_fds, seccomp)?;
+    let prep = process::prepare(p, preserve_fds, seccomp, &labels)?;
     if let Some(fd) = &prep.notify {
         step(
             "send-seccomp-fd",

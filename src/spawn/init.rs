@@ -13,7 +13,7 @@ use crate::cgroups::manager::Cgroup;
 use crate::error::{Error, Result};
 use crate::hooks;
 use crate::linux::namespaces::{self, NsKind};
-use crate::linux::{devices, mounts, process_attrs, rootfs, tty, uts};
+use crate::linux::{devices, lsm, mounts, process_attrs, rootfs, tty, uts};
 use crate::spec::Plan;
 use crate::spec::plan::MountKind;
 use crate::steps::step;
@@ -65,6 +65,8 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
         "sigprocmask(SIG_SETMASK, {}), PR_SET_PDEATHSIG",
         reset_signals,
     )?;
+    // While /proc is still the host's: see linux/lsm.rs.
+    let labels = open_labels(&plan.process)?;
     if c.wait_for_parent {
         step(
             "wait-for-parent",
@@ -125,7 +127,16 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
         step(
             "mount",
             format!("mount {} on {}", m.typ, m.destination),
-            || rootfs::mount_one(&root, &rootfs, m, in_userns, bind_cgroup),
+            || {
+                rootfs::mount_one(
+                    &root,
+                    &rootfs,
+                    m,
+                    in_userns,
+                    bind_cgroup,
+                    plan.mount_label.as_deref(),
+                )
+            },
         )?;
     }
     let fresh_dev = plan
@@ -258,7 +269,7 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
         )?;
     }
     let p = &plan.process;
-    let prep = process::prepare(p, c.preserve_fds, plan.seccomp.as_ref())?;
+    let prep = process::prepare(p, c.preserve_fds, plan.seccomp.as_ref(), &labels)?;
     if let Some(fd) = &prep.notify {
         step(
             "send-seccomp-fd",
@@ -326,6 +337,20 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
             Err(process::exec(&prep, &p.args).context("step \"exec\""))
         }
     }
+}
+
+/// The process's LSM exec attr files, opened now, written late in
+/// process::prepare. Shared with `husk exec`'s child.
+pub fn open_labels(p: &crate::spec::plan::ProcessPlan) -> Result<lsm::ExecLabels> {
+    let (aa, se) = (p.apparmor_profile.as_deref(), p.selinux_label.as_deref());
+    if aa.is_none() && se.is_none() {
+        return Ok(lsm::ExecLabels::default());
+    }
+    step(
+        "open-lsm-attr",
+        "open /proc/thread-self/attr/.../exec while /proc is the host's",
+        || lsm::ExecLabels::open(aa, se),
+    )
 }
 
 /// Stop for the runtime's hooks, then run createContainer in here, in the

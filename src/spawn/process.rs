@@ -7,6 +7,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use libseccomp::ScmpFilterContext;
 
 use crate::error::{Error, Result};
+use crate::linux::lsm::ExecLabels;
 use crate::linux::seccomp::Seccomp;
 use crate::linux::{capabilities, dmz, exec, fds, identity, process_attrs, rlimits};
 use crate::spec::plan::ProcessPlan;
@@ -30,7 +31,21 @@ pub struct Prepared {
 /// only accepts a filter from a process with CAP_SYS_ADMIN, so it is
 /// loaded before the capabilities are dropped, and the syscalls husk makes
 /// after that must be ones the profile allows.
-pub fn prepare(p: &ProcessPlan, preserve_fds: u32, seccomp: Option<&Seccomp>) -> Result<Prepared> {
+///
+/// LSM labels (`labels`, opened earlier: see linux/lsm.rs) are written as
+/// late as they can be while still before "ready", so that an unknown
+/// profile fails create: after the other process attributes, before any
+/// seccomp filter (a profile need not allow husk's openat/write), before
+/// no_new_privs and before the user and capabilities change. None of that
+/// would stop the write (it needs no capability), but it keeps the write
+/// free of the container's restrictions. The label takes effect at the next
+/// execve, the exec stub's; see [`exec`] for why that is the right place.
+pub fn prepare(
+    p: &ProcessPlan,
+    preserve_fds: u32,
+    seccomp: Option<&Seccomp>,
+    labels: &ExecLabels,
+) -> Result<Prepared> {
     // First, before any seccomp filter: its syscalls are husk's, not the
     // container's.
     let dmz = step(
@@ -75,6 +90,9 @@ pub fn prepare(p: &ProcessPlan, preserve_fds: u32, seccomp: Option<&Seccomp>) ->
             format!("ioprio_set({}, {})", io.class_name, io.priority),
             || io.apply(),
         )?;
+    }
+    if !labels.is_empty() {
+        step("set-exec-label", labels.describe(), || labels.apply())?;
     }
     if !p.no_new_privileges
         && let Some(f) = filter.take()
@@ -145,6 +163,20 @@ pub fn prepare(p: &ProcessPlan, preserve_fds: u32, seccomp: Option<&Seccomp>) ->
 
 /// The last step: execve of the program, through the sealed stub where
 /// husk has one. Returns only on failure.
+///
+/// LSM labels and the stub: the exec label applies at the first execve,
+/// the stub's, and is used up there; the stub then runs confined and its
+/// own execve of the program is an ordinary exec under the new label. For
+/// AppArmor that exec is mediated by the profile's exec rules: with `ix`
+/// (inherit, which a bare `file,` rule grants) the program runs in the same
+/// profile, as it would had husk exec'd it directly; a profile that gives
+/// the program no exec permission at all makes that execve fail (EACCES,
+/// the stub exits 127), so the program never runs unconfined. The stub's own
+/// exec is checked against husk's (unconfined) label, and the files it
+/// inherits were opened by husk, so the profile needs no rule for the
+/// memfd. For SELinux the domain transition happens at the stub too, so
+/// the target domain needs `entrypoint` on the memfd's type; that is
+/// untested here (no SELinux host).
 pub fn exec(prep: &Prepared, args: &[String]) -> Error {
     match &prep.dmz {
         Some(d) => dmz::exec(d, &prep.path, args, &prep.env),

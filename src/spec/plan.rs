@@ -17,6 +17,7 @@ use crate::cgroups::resources::{self, Resources};
 use crate::cgroups::rootless;
 use crate::error::{Error, Result};
 use crate::hooks::Hooks;
+use crate::linux::lsm;
 use crate::linux::namespaces::NsKind;
 use crate::linux::seccomp::Seccomp;
 
@@ -45,6 +46,9 @@ pub struct Plan {
     /// The config's process as written, the base for `husk exec`.
     pub process_spec: config::Process,
     pub seccomp: Option<Seccomp>,
+    /// linux.mountLabel: the SELinux context of the filesystems husk mounts
+    /// that take one (see linux/lsm.rs).
+    pub mount_label: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -63,25 +67,15 @@ pub struct CgroupPlan {
 fn refuse_unsupported(spec: &Spec) -> Result<()> {
     let unsupported =
         |field: &str, why: &str| -> Result<()> { bail!("unsupported config field {field}: {why}") };
-    if let Some(p) = &spec.process {
-        if p.apparmor_profile.as_deref().is_some_and(|s| !s.is_empty()) {
-            unsupported(
-                "process.apparmorProfile",
-                "husk does not apply AppArmor profiles yet",
-            )?;
-        }
-        if p.selinux_label.as_deref().is_some_and(|s| !s.is_empty()) {
-            unsupported(
-                "process.selinuxLabel",
-                "husk does not apply SELinux labels yet",
-            )?;
-        }
-        if p.exec_cpu_affinity.is_some() {
-            unsupported(
-                "process.execCPUAffinity",
-                "husk does not set CPU affinity yet",
-            )?;
-        }
+    if spec
+        .process
+        .as_ref()
+        .is_some_and(|p| p.exec_cpu_affinity.is_some())
+    {
+        unsupported(
+            "process.execCPUAffinity",
+            "husk does not set CPU affinity yet",
+        )?;
     }
     if let Some(l) = &spec.linux {
         if l.intel_rdt.is_some() {
@@ -95,9 +89,6 @@ fn refuse_unsupported(spec: &Spec) -> Result<()> {
                 "linux.memoryPolicy",
                 "husk does not set memory policies yet",
             )?;
-        }
-        if l.mount_label.as_deref().is_some_and(|s| !s.is_empty()) {
-            unsupported("linux.mountLabel", "husk does not apply SELinux labels yet")?;
         }
     }
     for (i, m) in spec.mounts.iter().enumerate() {
@@ -236,6 +227,16 @@ impl Plan {
             .ok_or_else(|| Error::msg("process: missing (nothing to run)"))?;
         let process_spec = process.clone();
         let process = plan_process(process, linux)?;
+        let mount_label = linux.mount_label.as_deref().filter(|l| !l.is_empty());
+        if let Some(l) = mount_label {
+            lsm::check_mount_label(l)?;
+        }
+        let mount_label = super::process::plan_label(
+            "linux.mountLabel",
+            "SELinux",
+            mount_label,
+            lsm::selinux_missing,
+        )?;
         let cgroup = plan_cgroup(linux, &spec.annotations)?;
         let hooks = match &spec.hooks {
             None => Hooks::default(),
@@ -283,6 +284,7 @@ impl Plan {
             hooks,
             process_spec,
             seccomp,
+            mount_label,
         })
     }
 }

@@ -5,6 +5,7 @@ use super::plan::require_absolute;
 use crate::bail;
 use crate::error::Result;
 use crate::linux::capabilities::{self, CapSets};
+use crate::linux::lsm;
 use crate::linux::process_attrs::{IoPriority, Scheduler};
 use crate::linux::rlimits::{self, Rlimit};
 
@@ -27,6 +28,9 @@ pub struct ProcessPlan {
     pub scheduler: Option<Scheduler>,
     pub io_priority: Option<IoPriority>,
     pub personality: Option<u32>,
+    /// process.apparmorProfile, process.selinuxLabel (empty: None).
+    pub apparmor_profile: Option<String>,
+    pub selinux_label: Option<String>,
 }
 
 /// execve(2) refuses (E2BIG) a single string longer than MAX_ARG_STRLEN,
@@ -104,6 +108,18 @@ pub fn plan_process(p: &config::Process, linux: &config::Linux) -> Result<Proces
     if let Some(i) = p.user.additional_gids.iter().position(|g| *g == u32::MAX) {
         bail!("process.user.additionalGids[{i}]: 4294967295 is (gid_t)-1, not a group");
     }
+    let apparmor_profile = plan_label(
+        "process.apparmorProfile",
+        "AppArmor",
+        p.apparmor_profile.as_deref(),
+        lsm::apparmor_missing,
+    )?;
+    let selinux_label = plan_label(
+        "process.selinuxLabel",
+        "SELinux",
+        p.selinux_label.as_deref(),
+        lsm::selinux_missing,
+    )?;
     let c = p.capabilities.clone().unwrap_or_default();
     let known = capabilities::kernel_mask();
     let set = |field: &str, names: &[String]| -> Result<u64> {
@@ -161,5 +177,26 @@ pub fn plan_process(p: &config::Process, linux: &config::Linux) -> Result<Proces
         scheduler,
         io_priority,
         personality,
+        apparmor_profile,
+        selinux_label,
     })
+}
+
+/// An LSM label from the config: None when unset or empty; an error naming
+/// the field when the host lacks the LSM (`missing` says why), so that
+/// create fails before anything exists instead of running unconfined.
+pub(super) fn plan_label(
+    field: &str,
+    lsm_name: &str,
+    v: Option<&str>,
+    missing: impl FnOnce() -> Option<String>,
+) -> Result<Option<String>> {
+    let Some(v) = v.filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    lsm::check_label(field, v)?;
+    if let Some(why) = missing() {
+        bail!("{field}: {v:?} requested, but this host has no {lsm_name} ({why})");
+    }
+    Ok(Some(v.to_string()))
 }

@@ -16,7 +16,8 @@
 # which runs containers in /husk-test/NAME and checks the cgroup files
 # (memory, pids, cpu, cpuset, io, hugetlb, unified, eBPF devices, freezer,
 # update, events, kill --all, delete, cgroup namespace) and, from
-# scripts/vm/lsm.sh, AppArmor confinement with a profile compiled here.
+# scripts/vm/lsm.sh, AppArmor confinement with a profile compiled here, and
+# from scripts/vm/rootless.sh, rootless containers in a delegated subtree.
 #
 # Environment:
 #   HUSK_VM_CACHE    kernel cache (default /var/cache/husk-vm)
@@ -181,6 +182,7 @@ build_initramfs() {
     install -m 0755 scripts/vm/init "$stage/init"
     install -m 0755 scripts/vm/suite.sh "$stage/husk-test/suite.sh"
     install -m 0644 scripts/vm/lsm.sh "$stage/husk-test/lsm.sh"
+    install -m 0644 scripts/vm/rootless.sh "$stage/husk-test/rootless.sh"
     # The AppArmor profile, compiled here without loading it (the VM
     # loads the binary policy); apparmor_parser needs no AppArmor host.
     apparmor_parser -Q -S scripts/vm/husk-test.apparmor >"$stage/husk-test/husk-test.aa"

@@ -540,7 +540,9 @@ ALL="$ALL events kill_all cgroupns siblings create_failure"
 # Checks in files of their own beside this one (each defines check_NAME).
 # shellcheck source=scripts/vm/lsm.sh
 . /husk-test/lsm.sh
-ALL="$ALL lsm leftovers"
+# shellcheck source=scripts/vm/rootless.sh
+. /husk-test/rootless.sh
+ALL="$ALL lsm rootless leftovers"
 for c in ${HUSK_CHECKS:-$ALL}; do
     case " $ALL " in
     *" $c "*)

@@ -94,14 +94,15 @@ check_rootless() {
         fail rootless-delegated-cgroup "run --detach exited $rc: $out"
     elif [ "$(val "$d/memory.max")" != $((32 * mib)) ] || [ "$(stat -c %u "$d")" != $RL_UID ]; then
         fail rootless-delegated-cgroup "$d: memory.max '$(val "$d/memory.max")', owner $(stat -c %u "$d" 2>&1)"
-    elif ! grep -qx "$(cat "$RL_XDG/husk/rl-mem/state.json" | jq -r .pid)" "$d/cgroup.procs"; then
+    elif ! grep -qx "$(jq -r .pid "$RL_XDG/husk/rl-mem/state.json")" "$d/cgroup.procs"; then
         _pid=$(jq -r .pid "$RL_XDG/husk/rl-mem/state.json")
         fail rootless-delegated-cgroup "the init ($_pid, $(as_user husk state rl-mem | jq -r .status)) is not in $d: $(cat "$d/cgroup.procs"); it is in $(cat "/proc/$_pid/cgroup" 2>&1)"
     else
         pass rootless-delegated-cgroup
     fi
     out=$(as_user timeout 60 husk delete --force rl-mem 2>&1)
-    if [ $? -eq 0 ] && [ ! -e "$d" ] && [ ! -e "$RL_XDG/husk/rl-mem" ]; then
+    rc=$?
+    if [ "$rc" -eq 0 ] && [ ! -e "$d" ] && [ ! -e "$RL_XDG/husk/rl-mem" ]; then
         pass rootless-delete
     else
         fail rootless-delete "delete: $out; left: $(ls -d "$d" "$RL_XDG/husk/rl-mem" 2>/dev/null)"

@@ -422,10 +422,16 @@ fn rootless_state_lives_under_xdg_runtime_dir() {
     assert_eq!(list[0]["owner"], USER, "{list}");
     ok(&r.cmd(&["start", &id]));
     assert_eq!(r.state(&id)["status"], "running");
-    ok(&r.cmd(&["kill", &id, "KILL"]));
-    wait_for("stopped", || r.state(&id)["status"] == "stopped");
-    ok(&r.cmd(&["delete", &id]));
-    assert_nothing_left(&r, &id);
+    kill_and_delete(&r, &id, &["kill", &id, "KILL"]);
+}
+
+/// Kill (with these arguments), wait for "stopped", delete, and check
+/// nothing is left.
+fn kill_and_delete(r: &Rootless, id: &str, kill: &[&str]) {
+    ok(&r.cmd(kill));
+    wait_for("stopped", || r.state(id)["status"] == "stopped");
+    ok(&r.cmd(&["delete", id]));
+    assert_nothing_left(r, id);
 }
 
 #[test]
@@ -441,15 +447,12 @@ fn rootless_kill_all_and_delete_without_a_cgroup() {
     let ps: Vec<i32> = serde_json::from_str(&ok(&r.cmd(&["ps", "-f", "json", &id]))).unwrap();
     assert_eq!(ps.len(), 2, "ps without a cgroup: {ps:?}");
     assert!(ps.contains(&init));
-    ok(&r.cmd(&["kill", "--all", &id, "KILL"]));
-    wait_for("stopped", || r.state(&id)["status"] == "stopped");
+    kill_and_delete(&r, &id, &["kill", "--all", &id, "KILL"]);
     for p in &ps {
         wait_for("the processes to go", || {
             !Path::new(&format!("/proc/{p}")).exists()
         });
     }
-    ok(&r.cmd(&["delete", &id]));
-    assert_nothing_left(&r, &id);
 }
 
 #[test]

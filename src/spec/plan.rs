@@ -111,6 +111,16 @@ pub(super) fn require_absolute(field: &str, p: &str) -> Result<()> {
     if !p.starts_with('/') {
         bail!("{field}: {p:?} is not an absolute path");
     }
+    no_nul(field, p)
+}
+
+/// Strings that reach the kernel as C strings (paths, arguments, mount
+/// data, names) cannot hold a NUL byte: refused here, not when the init
+/// makes its CString after the namespaces exist.
+pub(super) fn no_nul(field: &str, s: &str) -> Result<()> {
+    if s.contains('\0') {
+        bail!("{field}: {s:?} contains a NUL byte");
+    }
     Ok(())
 }
 
@@ -139,6 +149,9 @@ impl Plan {
         check_mappings(&ns, linux)?;
         let time_offsets = plan_time_offsets(&ns, linux)?;
 
+        no_nul("root.path", &root.path)?;
+        no_nul("hostname", spec.hostname.as_deref().unwrap_or_default())?;
+        no_nul("domainname", spec.domainname.as_deref().unwrap_or_default())?;
         if spec.hostname.as_deref().is_some_and(|h| !h.is_empty()) && !ns.has(NsKind::Uts) {
             bail!("hostname: setting a hostname needs a uts namespace in linux.namespaces");
         }
@@ -172,7 +185,10 @@ impl Plan {
         let sysctl = linux
             .sysctl
             .iter()
-            .map(|(k, v)| check_sysctl(&ns, k).map(|_| (k.clone(), v.clone())))
+            .map(|(k, v)| {
+                no_nul(&format!("linux.sysctl.{k}"), v)?;
+                check_sysctl(&ns, k).map(|_| (k.clone(), v.clone()))
+            })
             .collect::<Result<Vec<_>>>()?;
 
         let process = spec
@@ -244,10 +260,11 @@ fn plan_cgroup(linux: &config::Linux) -> Result<CgroupPlan> {
         })?,
     };
     resources::validate(&res)?;
-    if let Some(p) = linux.cgroups_path.as_deref()
-        && p.split('/').any(|c| c == "..")
-    {
-        bail!("linux.cgroupsPath: {p:?} contains \"..\"");
+    if let Some(p) = linux.cgroups_path.as_deref() {
+        if p.split('/').any(|c| c == "..") {
+            bail!("linux.cgroupsPath: {p:?} contains \"..\"");
+        }
+        no_nul("linux.cgroupsPath", p)?;
     }
     Ok(CgroupPlan {
         path: linux.cgroups_path.clone().filter(|p| !p.is_empty()),

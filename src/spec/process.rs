@@ -1,7 +1,7 @@
 //! process: what the container's program runs as, with what limits.
 
 use super::config;
-use super::plan::require_absolute;
+use super::plan::{no_nul, require_absolute};
 use crate::bail;
 use crate::error::Result;
 use crate::linux::capabilities::{self, CapSets};
@@ -33,6 +33,9 @@ pub fn plan_process(p: &config::Process, linux: &config::Linux) -> Result<Proces
     if p.args.is_empty() || p.args[0].is_empty() {
         bail!("process.args: empty (nothing to run)");
     }
+    for (i, a) in p.args.iter().enumerate() {
+        no_nul(&format!("process.args[{i}]"), a)?;
+    }
     if p.cwd.is_empty() {
         bail!("process.cwd: missing");
     }
@@ -41,6 +44,7 @@ pub fn plan_process(p: &config::Process, linux: &config::Linux) -> Result<Proces
         if !e.contains('=') || e.starts_with('=') {
             bail!("process.env[{i}]: {e:?} is not KEY=VALUE");
         }
+        no_nul(&format!("process.env[{i}]"), e)?;
     }
     let c = p.capabilities.clone().unwrap_or_default();
     let known = capabilities::kernel_mask();

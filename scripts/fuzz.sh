@@ -127,6 +127,28 @@ make_seeds() {
         printf '%s' "$f" | jq -r 'join("\n")' | seed mount_options "bundle-$n"
     done < <(find bundles -name config.json -exec jq -c '.mounts[]?.options // empty' {} + | sort -u)
 
+    # Dictionaries: the words the parsers look for (string literals of
+    # the files that read each input, the configs' keys) and numbers at the
+    # edges, which byte mutations seldom make.
+    local edges='0 1 -1 5 6 64 65 4094 4095 4096 65535 65536 2147483647 2147483648
+        4294967295 4294967296 9223372036854775807 -9223372036854775808 18446744073709551615 1e400 1.5'
+    mkdict() {
+        local out=$FUZZ/corpus/$1.dict
+        shift
+        {
+            grep -ho '"[A-Za-z_][A-Za-z0-9_.+-]*"' "$@" | sort -u
+            find bundles -name config.json -exec jq -r '[paths | .[-1] | strings] | .[]' {} + |
+                sort -u | sed 's/.*/"&"/'
+            for n in $edges; do printf '"%s"\n' "$n"; done
+        } | sort -u >"$out"
+    }
+    mkdict config src/spec/*.rs src/linux/seccomp.rs src/linux/mount_options.rs \
+        src/linux/capabilities.rs src/linux/rlimits.rs src/linux/process_attrs.rs \
+        src/linux/namespaces.rs src/cgroups/resources.rs src/hooks.rs
+    mkdict seccomp src/linux/seccomp.rs
+    mkdict mount_options src/linux/mount_options.rs
+    mkdict signal src/linux/signal.rs
+
     # signal: names (with and without SIG, in lower case) and numbers.
     for f in $(kill -l | tr -s ' \t)' '\n' | grep '^SIG'); do
         printf '%s' "$f" | seed signal "$f"
@@ -158,7 +180,7 @@ for t in "${targets[@]}"; do
     # -timeout: one input taking 10 s is a hang.
     # shellcheck disable=SC2086 # HUSK_FUZZ_ARGS is a list of flags
     if ! "$bin/$t" -artifact_prefix="artifacts/$t/" -max_total_time="$secs" -timeout=10 \
-        -rss_limit_mb=2048 -print_final_stats=1 ${HUSK_FUZZ_ARGS:-} "corpus/$t" >"$log" 2>&1; then
+        -rss_limit_mb=2048 -print_final_stats=1 -dict="corpus/$t.dict" ${HUSK_FUZZ_ARGS:-} "corpus/$t" >"$log" 2>&1; then
         say "$t: the fuzzer stopped with a failure (log: fuzz/$log)" >&2
     fi
     grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|Done )' "$log" | sed "s/^/  $t: /" >&2 || true

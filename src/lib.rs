@@ -87,15 +87,27 @@ pub fn main() -> ! {
 
 /// What the fuzz targets in fuzz/ drive: the parsers that take input from
 /// outside husk. Each returns whether the input was accepted; a panic, an
-/// abort or a hang is the bug the fuzzer looks for.
+/// abort or a hang is the bug the fuzzer looks for. tests/fuzz_regressions.rs
+/// feeds them the inputs kept in fuzz/regressions/.
 #[doc(hidden)]
 pub mod fuzzing {
-    use std::path::Path;
+    use std::path::{Path, PathBuf};
+    use std::sync::OnceLock;
 
     /// config.json bytes → a checked plan, against a bundle that exists
     /// (`bundle` must hold a rootfs directory for root.path to resolve).
+    /// An accepted plan's seccomp profile must then compile: see [`seccomp`].
     pub fn config(bytes: &[u8], bundle: &Path) -> bool {
-        crate::spec::parse(bytes).is_ok_and(|s| crate::spec::Plan::build(&s, bundle).is_ok())
+        let Ok(spec) = crate::spec::parse(bytes) else {
+            return false;
+        };
+        let Ok(plan) = crate::spec::Plan::build(&spec, bundle) else {
+            return false;
+        };
+        if let Some(s) = &plan.seccomp {
+            must_build(s);
+        }
+        true
     }
 
     /// A mount's options list, as config.json gives it.
@@ -110,8 +122,47 @@ pub mod fuzzing {
 
     /// linux.seccomp JSON → a validated profile compiled to a libseccomp
     /// filter (built, never loaded).
+    ///
+    /// Panics if validation accepts a profile that libseccomp then refuses:
+    /// create checks the profile up front and compiles it only in the
+    /// container's init, so such a profile would fail late, after the
+    /// namespaces and the cgroup were made.
     pub fn seccomp(bytes: &[u8]) -> bool {
-        serde_json::from_slice::<crate::linux::seccomp::Seccomp>(bytes)
-            .is_ok_and(|s| s.validate().is_ok() && s.build().is_ok())
+        let Ok(s) = serde_json::from_slice::<crate::linux::seccomp::Seccomp>(bytes) else {
+            return false;
+        };
+        if s.validate().is_err() {
+            return false;
+        }
+        must_build(&s);
+        true
+    }
+
+    fn must_build(s: &crate::linux::seccomp::Seccomp) {
+        if let Err(e) = s.build() {
+            panic!("a seccomp profile passed validation but does not compile: {e}");
+        }
+    }
+
+    /// A bundle directory with an empty `rootfs` in it, made once per
+    /// process and shared by every run (a fixed path under the temp dir,
+    /// so repeated runs do not leave one each).
+    pub fn scratch_bundle() -> &'static Path {
+        static DIR: OnceLock<PathBuf> = OnceLock::new();
+        DIR.get_or_init(|| {
+            let dir = std::env::temp_dir().join("husk-fuzz-bundle");
+            std::fs::create_dir_all(dir.join("rootfs"))
+                .unwrap_or_else(|e| panic!("make {}/rootfs: {e}", dir.display()));
+            dir
+        })
+    }
+
+    /// How the mount_options target reads its input: one option a line
+    /// (bytes that are not UTF-8 become U+FFFD).
+    pub fn lines(bytes: &[u8]) -> Vec<String> {
+        bytes
+            .split(|&b| b == b'\n')
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .collect()
     }
 }

@@ -139,6 +139,12 @@ const UNSUPPORTED: &[&str] = &["idmap", "ridmap"];
 pub fn parse(options: &[String]) -> Result<MountOptions> {
     let mut o = MountOptions::default();
     for opt in options {
+        // The kernel takes flags and data as C strings.
+        if opt.contains('\0') {
+            return Err(Error::msg(format!(
+                "mount option {opt:?} contains a NUL byte"
+            )));
+        }
         if opt == "tmpcopyup" {
             o.tmpcopyup = true;
             continue;
@@ -250,6 +256,12 @@ mod tests {
         let o = p(&["rnoatime"]);
         assert_eq!(o.attr_set, MOUNT_ATTR_NOATIME);
         assert_eq!(o.attr_clr, MOUNT_ATTR_ATIME_MASK);
+    }
+
+    #[test]
+    fn nul_bytes_are_refused() {
+        let e = parse(&["size=1\0mode=0".to_string()]).unwrap_err();
+        assert!(e.to_string().contains("NUL"), "{e}");
     }
 
     #[test]

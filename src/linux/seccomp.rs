@@ -51,13 +51,36 @@ pub struct ArgRule {
 /// EPERM: what runc returns for SCMP_ACT_ERRNO without an errnoRet.
 const DEFAULT_ERRNO: u32 = libc::EPERM as u32;
 
+/// The largest errnoRet libseccomp takes: it refuses the kernel's
+/// MAX_ERRNO (4095) and above (the kernel would clamp those anyway).
+const MAX_ERRNO: u32 = 4094;
+
+/// `errno_field` names the errnoRet field that goes with `field`'s action.
 pub fn action(name: &str, errno_ret: Option<u32>, field: &str) -> Result<ScmpAction> {
+    let errno = errno_ret.unwrap_or(DEFAULT_ERRNO);
+    // The filter keeps 16 bits of errnoRet: a larger number would quietly
+    // become another one.
+    let errno_field = || match field.strip_suffix(".action") {
+        Some(rule) => format!("{rule}.errnoRet"),
+        None => "linux.seccomp.defaultErrnoRet".to_string(),
+    };
     Ok(match name {
         "SCMP_ACT_KILL" | "SCMP_ACT_KILL_THREAD" => ScmpAction::KillThread,
         "SCMP_ACT_KILL_PROCESS" => ScmpAction::KillProcess,
         "SCMP_ACT_TRAP" => ScmpAction::Trap,
-        "SCMP_ACT_ERRNO" => ScmpAction::Errno(errno_ret.unwrap_or(DEFAULT_ERRNO) as i32),
-        "SCMP_ACT_TRACE" => ScmpAction::Trace(errno_ret.unwrap_or(DEFAULT_ERRNO) as u16),
+        "SCMP_ACT_ERRNO" if errno > MAX_ERRNO => {
+            bail!(
+                "{}: {errno} is not an errno (0..{MAX_ERRNO})",
+                errno_field()
+            )
+        }
+        "SCMP_ACT_ERRNO" => ScmpAction::Errno(errno as i32),
+        "SCMP_ACT_TRACE" => ScmpAction::Trace(u16::try_from(errno).map_err(|_| {
+            Error::msg(format!(
+                "{}: {errno} does not fit SCMP_ACT_TRACE's 16 bits",
+                errno_field()
+            ))
+        })?),
         "SCMP_ACT_ALLOW" => ScmpAction::Allow,
         "SCMP_ACT_LOG" => ScmpAction::Log,
         "SCMP_ACT_NOTIFY" => ScmpAction::Notify,
@@ -66,6 +89,13 @@ pub fn action(name: &str, errno_ret: Option<u32>, field: &str) -> Result<ScmpAct
 }
 
 pub fn compare(a: &ArgRule, field: &str) -> Result<ScmpArgCompare> {
+    // Checked before the op: SCMP_CMP_MASKED_EQ returns early below.
+    if a.index > 5 {
+        bail!(
+            "{field}.index: {} is not a syscall argument (0..5)",
+            a.index
+        );
+    }
     let op = match a.op.as_str() {
         "SCMP_CMP_NE" => ScmpCompareOp::NotEqual,
         "SCMP_CMP_LT" => ScmpCompareOp::Less,
@@ -83,12 +113,6 @@ pub fn compare(a: &ArgRule, field: &str) -> Result<ScmpArgCompare> {
         }
         o => bail!("{field}.op: unknown comparison {o:?}"),
     };
-    if a.index > 5 {
-        bail!(
-            "{field}.index: {} is not a syscall argument (0..5)",
-            a.index
-        );
-    }
     Ok(ScmpArgCompare::new(a.index, op, a.value))
 }
 
@@ -159,6 +183,12 @@ impl Seccomp {
         for f in &self.flags {
             if !FLAGS.contains(&f.as_str()) {
                 bail!("linux.seccomp.flags: unknown flag {f:?}");
+            }
+            if !supported_flags().contains(&f.as_str()) {
+                bail!(
+                    "linux.seccomp.flags: {f} needs libseccomp 2.6 (this is {})",
+                    libseccomp_version()
+                );
             }
         }
         for (i, s) in self.syscalls.iter().enumerate() {
@@ -302,6 +332,26 @@ mod tests {
                 "args":[{"index":0,"value":0,"op":"SCMP_CMP_EQ"},{"index":0,"value":8,"op":"SCMP_CMP_EQ"}]}]}"#,
         );
         p.build().unwrap();
+    }
+
+    #[test]
+    fn errno_ret_must_fit() {
+        let e = profile(r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":4096}"#)
+            .validate()
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("linux.seccomp.defaultErrnoRet: 4096"),
+            "{e}"
+        );
+        let e = profile(r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_TRACE","errnoRet":65536}]}"#)
+            .validate()
+            .unwrap_err();
+        assert!(e.to_string().contains("syscalls[0].errnoRet: 65536"), "{e}");
+        let e = profile(r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_ERRNO","args":[{"index":6,"value":1,"op":"SCMP_CMP_MASKED_EQ"}]}]}"#)
+            .validate()
+            .unwrap_err();
+        assert!(e.to_string().contains("args[0].index: 6"), "{e}");
     }
 
     #[test]

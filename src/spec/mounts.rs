@@ -5,7 +5,7 @@ use std::path::Path;
 use libc::c_ulong;
 
 use super::config;
-use super::plan::require_container_path;
+use super::plan::{no_nul, require_container_path};
 use crate::bail;
 use crate::error::Result;
 use crate::linux::mount_options::{self, MountOptions};
@@ -51,6 +51,11 @@ pub(super) fn plan_mount(i: usize, m: &config::Mount, bundle: &Path) -> Result<M
     let opts =
         mount_options::parse(&m.options).map_err(|e| e.context(format!("mounts[{i}].options")))?;
     let typ = m.typ.clone().unwrap_or_default();
+    no_nul(&format!("mounts[{i}].type"), &typ)?;
+    no_nul(
+        &format!("mounts[{i}].source"),
+        m.source.as_deref().unwrap_or_default(),
+    )?;
     let kind = if typ == "bind" || opts.is_bind() {
         MountKind::Bind
     } else {

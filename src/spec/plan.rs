@@ -106,10 +106,7 @@ pub(super) fn require_absolute(field: &str, p: &str) -> Result<()> {
     if !p.starts_with('/') {
         bail!("{field}: {p:?} is not an absolute path");
     }
-    if p.contains('\0') {
-        bail!("{field}: {p:?} contains a NUL byte");
-    }
-    Ok(())
+    no_nul(field, p)
 }
 
 /// A path inside the container that husk acts on: absolute, without ".."
@@ -134,9 +131,7 @@ fn check_uts_name(field: &str, v: Option<&str>) -> Result<()> {
                 v.len()
             );
         }
-        if v.contains('\0') {
-            bail!("{field}: {v:?} contains a NUL byte");
-        }
+        no_nul(field, v)?;
     }
     Ok(())
 }
@@ -153,6 +148,16 @@ fn check_mount_count(n: usize) -> Result<()> {
         bail!(
             "mounts: {n} entries; the kernel allows at most {max} mounts in a mount namespace (fs.mount-max)"
         );
+    }
+    Ok(())
+}
+
+/// Strings that reach the kernel as C strings (paths, arguments, mount
+/// data, names) cannot hold a NUL byte: refused here, not when the init
+/// makes its CString after the namespaces exist.
+pub(super) fn no_nul(field: &str, s: &str) -> Result<()> {
+    if s.contains('\0') {
+        bail!("{field}: {s:?} contains a NUL byte");
     }
     Ok(())
 }
@@ -182,6 +187,9 @@ impl Plan {
         check_mappings(&ns, linux)?;
         let time_offsets = plan_time_offsets(&ns, linux)?;
 
+        no_nul("root.path", &root.path)?;
+        no_nul("hostname", spec.hostname.as_deref().unwrap_or_default())?;
+        no_nul("domainname", spec.domainname.as_deref().unwrap_or_default())?;
         if spec.hostname.as_deref().is_some_and(|h| !h.is_empty()) && !ns.has(NsKind::Uts) {
             bail!("hostname: setting a hostname needs a uts namespace in linux.namespaces");
         }
@@ -218,7 +226,10 @@ impl Plan {
         let sysctl = linux
             .sysctl
             .iter()
-            .map(|(k, v)| check_sysctl(&ns, k).map(|_| (k.clone(), v.clone())))
+            .map(|(k, v)| {
+                no_nul(&format!("linux.sysctl.{k}"), v)?;
+                check_sysctl(&ns, k).map(|_| (k.clone(), v.clone()))
+            })
             .collect::<Result<Vec<_>>>()?;
 
         let process = spec
@@ -312,10 +323,11 @@ fn plan_cgroup(
         })?,
     };
     resources::validate(&res)?;
-    if let Some(p) = linux.cgroups_path.as_deref()
-        && p.split('/').any(|c| c == "..")
-    {
-        bail!("linux.cgroupsPath: {p:?} contains \"..\"");
+    if let Some(p) = linux.cgroups_path.as_deref() {
+        if p.split('/').any(|c| c == "..") {
+            bail!("linux.cgroupsPath: {p:?} contains \"..\"");
+        }
+        no_nul("linux.cgroupsPath", p)?;
     }
     Ok(CgroupPlan {
         path: linux.cgroups_path.clone().filter(|p| !p.is_empty()),

@@ -1,7 +1,7 @@
 //! process: what the container's program runs as, with what limits.
 
 use super::config;
-use super::plan::require_absolute;
+use super::plan::{no_nul, require_absolute};
 use crate::bail;
 use crate::error::Result;
 use crate::linux::capabilities::{self, CapSets};
@@ -44,9 +44,6 @@ fn check_exec_strings(p: &config::Process) -> Result<()> {
     let mut total = 0usize;
     for (field, list) in [("args", &p.args), ("env", &p.env)] {
         for (i, a) in list.iter().enumerate() {
-            if a.contains('\0') {
-                bail!("process.{field}[{i}]: contains a NUL byte");
-            }
             if a.len() + 1 > MAX_ARG_STRLEN {
                 bail!(
                     "process.{field}[{i}]: {} bytes; execve takes at most {MAX_ARG_STRLEN} per string",
@@ -86,6 +83,9 @@ pub fn plan_process(p: &config::Process, linux: &config::Linux) -> Result<Proces
     if p.args.is_empty() || p.args[0].is_empty() {
         bail!("process.args: empty (nothing to run)");
     }
+    for (i, a) in p.args.iter().enumerate() {
+        no_nul(&format!("process.args[{i}]"), a)?;
+    }
     if p.cwd.is_empty() {
         bail!("process.cwd: missing");
     }
@@ -94,6 +94,7 @@ pub fn plan_process(p: &config::Process, linux: &config::Linux) -> Result<Proces
         if !e.contains('=') || e.starts_with('=') {
             bail!("process.env[{i}]: {e:?} is not KEY=VALUE");
         }
+        no_nul(&format!("process.env[{i}]"), e)?;
     }
     check_exec_strings(p)?;
     // set*id(2) read (uid_t)-1 as "leave this id unchanged": the process

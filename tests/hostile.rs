@@ -272,6 +272,21 @@ const ROWS: &[Row] = &[
         words: &["process.capabilities.ambient", "CAP_ESCAPE"],
     },
     Row {
+        name: "effective capability that is not permitted",
+        edit: |b| {
+            b.set(
+                "/process/capabilities/effective",
+                json!(["CAP_KILL", "CAP_SYS_ADMIN"]),
+            );
+            b.set("/process/capabilities/permitted", json!(["CAP_KILL"]));
+        },
+        words: &[
+            "process.capabilities.effective",
+            "CAP_SYS_ADMIN",
+            "not permitted",
+        ],
+    },
+    Row {
         name: "device number beyond dev_t",
         edit: |b| {
             b.set(

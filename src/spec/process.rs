@@ -140,6 +140,14 @@ pub fn plan_process(p: &config::Process, linux: &config::Linux) -> Result<Proces
         permitted: set("permitted", &c.permitted)?,
         ambient: set("ambient", &c.ambient)?,
     };
+    // capset(2) refuses an effective set that is not within the permitted
+    // one (EPERM): say which, before anything exists.
+    if caps.effective & !caps.permitted != 0 {
+        bail!(
+            "process.capabilities.effective: {:?} not in process.capabilities.permitted; the kernel refuses an effective capability that is not permitted",
+            capabilities::names(caps.effective & !caps.permitted)
+        );
+    }
     let rlimits = p
         .rlimits
         .iter()

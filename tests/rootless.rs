@@ -595,3 +595,17 @@ fn rootless_root_dir_the_user_cannot_write_is_refused() {
     assert!(e.contains("belongs to uid 0, not to you"), "{e}");
     assert_eq!(std::fs::read_dir(&root).unwrap().count(), 0);
 }
+
+#[test]
+fn rootless_without_a_user_namespace_is_refused() {
+    let r = Rootless::new();
+    let mut b = bundle(&r);
+    b.remove_namespace("user");
+    b.remove("/linux/uidMappings");
+    b.remove("/linux/gidMappings");
+    let id = unique_id("rl-nouserns");
+    let e = fails(&r.run(&b, &id));
+    assert!(e.contains("needs a user namespace"), "{e}");
+    assert!(e.contains("husk spec --rootless"), "{e}");
+    assert_nothing_left(&r, &id);
+}

@@ -57,6 +57,12 @@ pub fn create(g: &Global, a: &CreateArgs, wait_for_start: bool, relay: bool) -> 
             Plan::build(&spec, &bundle)
         },
     )?;
+    if identity::rootless() && !plan.ns.has(NsKind::User) {
+        bail!(
+            "linux.namespaces: husk runs unprivileged (uid {}), so the container needs a user namespace to hold its privileges, and the config has none; `husk spec --rootless` writes one",
+            identity::euid()
+        );
+    }
     match (plan.process.terminal, &a.console_socket) {
         (false, Some(_)) => {
             bail!("--console-socket: process.terminal is false, so there is no terminal to send")

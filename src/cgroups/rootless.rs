@@ -120,7 +120,7 @@ pub fn create(
         )));
     }
     tracing::warn!(
-        "{what} not applied: no cgroup delegated to uid {uid} ({e}), and {ANNOTATION}=optional"
+        "{what} not applied: no cgroup delegated to uid {uid} ({e}); running without them, as {ANNOTATION}=optional or --cgroups-optional asks"
     );
     Ok(Cgroup::default())
 }

@@ -32,11 +32,22 @@ fn version() -> String {
 
 /// The whole of `husk`: src/main.rs calls this and nothing else.
 pub fn main() -> ! {
-    // Leaked once: clap wants a static string, and husk exits soon anyway.
-    let v: &'static str = Box::leak(version().into_boxed_str());
     let started = std::time::Instant::now();
     // `--explain=svg FILE` is one option with two words; clap sees one.
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // clap prints the version only for -V or --version, so only then build
+    // the long one (it asks libseccomp); every other call skips the work.
+    let wants_version = args.iter().skip(1).any(|a| {
+        a.to_str().is_some_and(|a| {
+            a == "--version" || (a.starts_with('-') && !a.starts_with("--") && a.contains('V'))
+        })
+    });
+    let v: &'static str = if wants_version {
+        // Leaked: clap wants a static string, and husk exits right after.
+        Box::leak(version().into_boxed_str())
+    } else {
+        env!("CARGO_PKG_VERSION")
+    };
     if let Some(i) = args.iter().position(|a| a == "--explain=svg")
         && i + 1 < args.len()
     {

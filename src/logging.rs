@@ -11,19 +11,23 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id};
-use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::prelude::*;
-use tracing_subscriber::registry::LookupSpan;
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Level, Metadata, Subscriber};
 
 use crate::container::state::now_rfc3339;
 use crate::error::{Error, Result};
 
-pub struct LogLayer {
+/// husk's whole `tracing` subscriber. Its own, not tracing-subscriber's
+/// registry: husk only needs each open span's fields and start time, and
+/// the registry (sharded slabs, thread locals, per-layer extensions) cost
+/// about 40 KB of binary for that.
+pub struct Logger {
     out: Mutex<Box<dyn Write + Send>>,
     json: bool,
     max: Level,
+    /// Open spans; a span's `Id` is its index + 1. A slot is freed when
+    /// the last handle to its span closes, and reused.
+    spans: Mutex<Vec<Option<SpanData>>>,
 }
 
 #[derive(Default)]
@@ -50,8 +54,11 @@ impl Visit for Fields {
 }
 
 struct SpanData {
+    meta: &'static Metadata<'static>,
     fields: Fields,
     start: Instant,
+    /// Handles to the span (`Span::clone` adds one); closed at zero.
+    refs: usize,
 }
 
 fn level_name(l: &Level) -> &'static str {
@@ -64,7 +71,7 @@ fn level_name(l: &Level) -> &'static str {
     }
 }
 
-impl LogLayer {
+impl Logger {
     fn emit(&self, level: &Level, msg: &str, extra: &[(&'static str, String)]) {
         let line = if self.json {
             let mut m = serde_json::Map::new();
@@ -92,35 +99,10 @@ impl LogLayer {
     }
 }
 
-impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for LogLayer {
-    fn enabled(&self, meta: &tracing::Metadata<'_>, _: Context<'_, S>) -> bool {
-        *meta.level() <= self.max
-            || (meta.is_span() && meta.name() == "step" && crate::explain::enabled())
-    }
-
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let mut fields = Fields::default();
-        attrs.record(&mut fields);
-        if let Some(span) = ctx.span(id) {
-            span.extensions_mut().insert(SpanData {
-                fields,
-                start: Instant::now(),
-            });
-        }
-    }
-
-    fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
-        let mut f = Fields::default();
-        event.record(&mut f);
-        self.emit(event.metadata().level(), &f.msg, &f.extra);
-    }
-
-    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        let Some(span) = ctx.span(&id) else { return };
-        let ext = span.extensions();
-        let Some(d) = ext.get::<SpanData>() else {
-            return;
-        };
+impl Logger {
+    /// A span's last handle is gone: record its timing for --explain and
+    /// log "step NAME done" with its duration.
+    fn close(&self, d: SpanData) {
         let us = d.start.elapsed().as_micros();
         let field = |k: &str| {
             d.fields
@@ -129,18 +111,93 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for LogLayer {
                 .find(|(n, _)| *n == k)
                 .map(|(_, v)| v.clone())
         };
-        let name = field("step").unwrap_or_else(|| span.name().to_string());
+        let name = field("step").unwrap_or_else(|| d.meta.name().to_string());
         crate::explain::record(&name, &field("what").unwrap_or_default(), d.start, us);
-        if *span.metadata().level() > self.max {
+        if *d.meta.level() > self.max {
             return;
         }
         let mut extra = d.fields.extra.clone();
         extra.push(("us", us.to_string()));
-        self.emit(
-            span.metadata().level(),
-            &format!("step {name} done"),
-            &extra,
-        );
+        self.emit(d.meta.level(), &format!("step {name} done"), &extra);
+    }
+}
+
+impl Subscriber for Logger {
+    fn enabled(&self, meta: &Metadata<'_>) -> bool {
+        *meta.level() <= self.max
+            || (meta.is_span() && meta.name() == "step" && crate::explain::enabled())
+    }
+
+    fn new_span(&self, attrs: &Attributes<'_>) -> Id {
+        let mut fields = Fields::default();
+        attrs.record(&mut fields);
+        let data = SpanData {
+            meta: attrs.metadata(),
+            fields,
+            start: Instant::now(),
+            refs: 1,
+        };
+        let mut spans = self.spans.lock().unwrap_or_else(|e| e.into_inner());
+        let i = match spans.iter().position(Option::is_none) {
+            Some(i) => {
+                spans[i] = Some(data);
+                i
+            }
+            None => {
+                spans.push(Some(data));
+                spans.len() - 1
+            }
+        };
+        Id::from_u64(i as u64 + 1)
+    }
+
+    fn record(&self, id: &Id, values: &Record<'_>) {
+        let mut spans = self.spans.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(Some(d)) = spans.get_mut(id.into_u64() as usize - 1) {
+            values.record(&mut d.fields);
+        }
+    }
+
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+
+    fn event(&self, event: &Event<'_>) {
+        let mut f = Fields::default();
+        event.record(&mut f);
+        self.emit(event.metadata().level(), &f.msg, &f.extra);
+    }
+
+    fn enter(&self, _: &Id) {}
+
+    fn exit(&self, _: &Id) {}
+
+    fn clone_span(&self, id: &Id) -> Id {
+        let mut spans = self.spans.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(Some(d)) = spans.get_mut(id.into_u64() as usize - 1) {
+            d.refs += 1;
+        }
+        id.clone()
+    }
+
+    fn try_close(&self, id: Id) -> bool {
+        let closed = {
+            let mut spans = self.spans.lock().unwrap_or_else(|e| e.into_inner());
+            match spans.get_mut(id.into_u64() as usize - 1) {
+                Some(slot @ Some(_)) => {
+                    let d = slot.as_mut().expect("matched Some");
+                    d.refs -= 1;
+                    if d.refs == 0 { slot.take() } else { None }
+                }
+                _ => None,
+            }
+        };
+        // Outside the lock: close() writes the log line.
+        match closed {
+            Some(d) => {
+                self.close(d);
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -162,11 +219,13 @@ pub fn init(o: &LogOptions) -> Result<()> {
         ),
         None => Box::new(std::io::stderr()),
     };
-    let layer = LogLayer {
+    let logger = Logger {
         out: Mutex::new(out),
         json: o.json,
         max: if o.debug { Level::DEBUG } else { Level::WARN },
+        spans: Mutex::new(Vec::new()),
     };
-    tracing_subscriber::registry().with(layer).init();
+    // Fails only if a subscriber is already set, and husk sets one once.
+    let _ = tracing::subscriber::set_global_default(logger);
     Ok(())
 }

@@ -567,15 +567,17 @@ fn rootless_root_dir_the_user_cannot_write_is_refused() {
     // A root-owned directory: not writable by the user.
     let theirs = tempfile::tempdir().unwrap();
     let root = theirs.path().join("state");
-    let o = r.cmd(&[
-        "--root",
-        root.to_str().unwrap(),
-        "run",
-        "--bundle",
-        b.arg(),
-        "x",
-    ]);
-    let e = fails(&o);
+    let run_in = |root: &Path| {
+        fails(&r.cmd(&[
+            "--root",
+            root.to_str().unwrap(),
+            "run",
+            "--bundle",
+            b.arg(),
+            "x",
+        ]))
+    };
+    let e = run_in(&root);
     assert!(e.contains("create root directory"), "{e}");
     assert!(e.contains("EACCES"), "{e}");
     // Writable by the user but someone else's: refused too, since whoever
@@ -583,15 +585,7 @@ fn rootless_root_dir_the_user_cannot_write_is_refused() {
     chmod(theirs.path(), 0o1777);
     std::fs::create_dir(&root).unwrap();
     chmod(&root, 0o777);
-    let o = r.cmd(&[
-        "--root",
-        root.to_str().unwrap(),
-        "run",
-        "--bundle",
-        b.arg(),
-        "x",
-    ]);
-    let e = fails(&o);
+    let e = run_in(&root);
     assert!(e.contains("belongs to uid 0, not to you"), "{e}");
     assert_eq!(std::fs::read_dir(&root).unwrap().count(), 0);
 }

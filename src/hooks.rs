@@ -54,6 +54,21 @@ impl Hooks {
                 if h.timeout.is_some_and(|t| t <= 0) {
                     bail!("hooks.{kind}[{i}].timeout: must be a positive number of seconds");
                 }
+                // execve takes C strings: a NUL byte would fail the hook
+                // only when it runs, after the container exists.
+                let strings = std::iter::once(("path", 0, &h.path))
+                    .chain(h.args.iter().enumerate().map(|(j, a)| ("args", j, a)))
+                    .chain(h.env.iter().enumerate().map(|(j, e)| ("env", j, e)));
+                for (field, j, v) in strings {
+                    if v.contains('\0') {
+                        let at = if field == "path" {
+                            String::new()
+                        } else {
+                            format!("[{j}]")
+                        };
+                        bail!("hooks.{kind}[{i}].{field}{at}: {v:?} contains a NUL byte");
+                    }
+                }
             }
         }
         Ok(())
@@ -242,6 +257,14 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("hooks.prestart[0].path")
+        );
+        let h: Hooks =
+            serde_json::from_str(r#"{"poststop":[{"path":"/bin/x","args":["x","a\u0000b"]}]}"#)
+                .unwrap();
+        let e = h.validate().unwrap_err().to_string();
+        assert!(
+            e.starts_with("hooks.poststop[0].args[1]:") && e.contains("NUL"),
+            "{e}"
         );
     }
 }

@@ -14,6 +14,20 @@ say() { printf '%s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 have() { command -v "$1" >/dev/null 2>&1; }
 
+# no_args_but_help "$@": for scripts whose settings are environment
+# variables. --help prints the script's header comment (line 2 up to
+# `set -eu`) and exits; any other argument is an error.
+no_args_but_help() {
+    case "${1:-}" in
+    -h | --help)
+        sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'
+        exit 0
+        ;;
+    "") ;;
+    *) die "unknown argument '$1': settings are environment variables (see --help)" ;;
+    esac
+}
+
 # reexec_as_root SCRIPT [ARGS...]
 # Returns if we are already root. Otherwise re-runs SCRIPT through sudo and
 # never returns. The caller's Rust toolchain (cargo usually lives in

@@ -39,14 +39,7 @@ set -eu
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-case "${1:-}" in
--h | --help)
-    sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//'
-    exit 0
-    ;;
-"") ;;
-*) die "unknown argument '$1' (see --help)" ;;
-esac
+no_args_but_help "$@"
 
 reexec_as_root "$0" "$@"
 cd "$REPO_ROOT"

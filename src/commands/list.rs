@@ -10,6 +10,8 @@ use crate::error::{Error, Result};
 
 pub fn run(g: &Global, a: &ListArgs) -> Result<()> {
     let mut rows = Vec::new();
+    // Read once, and only if there is a container to name the owner of.
+    let mut passwd = None;
     for id in container::list_ids(&g.root)? {
         let dir = g.root.join(&id);
         // A container still being created has no state.json yet.
@@ -17,7 +19,7 @@ pub fn run(g: &Global, a: &ListArgs) -> Result<()> {
             continue;
         };
         // As runc lists it: whoever owns the state directory.
-        st.owner = owner_of(&dir);
+        st.owner = owner_of(&dir, passwd.get_or_insert_with(read_passwd));
         let status = container::status_of(&dir, &st);
         rows.push((st, status));
     }
@@ -61,13 +63,16 @@ pub fn run(g: &Global, a: &ListArgs) -> Result<()> {
     Ok(())
 }
 
+fn read_passwd() -> String {
+    std::fs::read_to_string("/etc/passwd").unwrap_or_default()
+}
+
 /// The name of the user owning `dir`, from /etc/passwd (its uid if none).
-fn owner_of(dir: &std::path::Path) -> String {
+fn owner_of(dir: &std::path::Path, passwd: &str) -> String {
     let Ok(uid) = std::fs::metadata(dir).map(|m| m.uid()) else {
         return String::new();
     };
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    user_name(&passwd, uid).unwrap_or_else(|| uid.to_string())
+    user_name(passwd, uid).unwrap_or_else(|| uid.to_string())
 }
 
 fn user_name(passwd: &str, uid: u32) -> Option<String> {

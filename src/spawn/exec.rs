@@ -71,30 +71,27 @@ pub fn spawn(
     let mut ns = step("open-namespaces", format!("/proc/{}/ns/*", st.pid), || {
         container_namespaces(st.pid)
     })?;
+    // husk itself (not the child) enters these, and drops them from the
+    // child's list.
+    let mut enter_here = |kind: NsKind, name: &'static str| -> Result<()> {
+        if let Some(i) = ns.iter().position(|(k, _, _)| *k == kind) {
+            let (k, f, path) = ns.remove(i);
+            step(name, format!("setns({})", path.display()), || {
+                namespaces::setns(k, &f, &path)
+            })?;
+        }
+        Ok(())
+    };
     // Unprivileged, husk holds no capability over the container's other
     // namespaces until it is inside their owner, the user namespace: enter
     // that first. (Root enters it last, in the child, keeping the host's
     // privileges for the others.)
-    if identity::rootless()
-        && let Some(i) = ns.iter().position(|(k, _, _)| *k == NsKind::User)
-    {
-        let (k, f, path) = ns.remove(i);
-        step(
-            "join-user-namespace",
-            format!("setns({})", path.display()),
-            || namespaces::setns(k, &f, &path),
-        )?;
+    if identity::rootless() {
+        enter_here(NsKind::User, "join-user-namespace")?;
     }
     // A pid namespace only applies to children: husk enters it, the child
     // is born in it.
-    if let Some(i) = ns.iter().position(|(k, _, _)| *k == NsKind::Pid) {
-        let (k, f, path) = ns.remove(i);
-        step(
-            "join-pid-namespace",
-            format!("setns({})", path.display()),
-            || namespaces::setns(k, &f, &path),
-        )?;
-    }
+    enter_here(NsKind::Pid, "join-pid-namespace")?;
     let cg = st.cgroup.as_ref();
     let cgroup_fd = match cg.and_then(Cgroup::v2_dir) {
         Some(d) => Some(

@@ -6,9 +6,10 @@
 //! (`husk state`: 3,060 → 2,776 KiB). husk runs short and single-threaded;
 //! a stack overflow still dies on the guard page, just without the message.
 //! Arguments still reach std::env::args: glibc hands them to std's
-//! .init_array hook before main.
-#![no_main]
+//! .init_array hook before main. (The test harness brings its own main.)
+#![cfg_attr(not(test), no_main)]
 
+#[cfg(not(test))]
 #[unsafe(no_mangle)]
 extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
     // What lang_start did and husk relies on: a closed pipe is an EPIPE

@@ -1276,6 +1276,38 @@ fn run_removes_every_cgroup_directory_it_made() {
     assert_no_cgroup(&top);
 }
 
+/// On v1 and hybrid hosts husk makes the cgroup after the clone, while the
+/// init makes its first mounts. An init that fails there, before husk is
+/// done, must have its own error reported (not the move into a cgroup of
+/// a process that is gone), and the cgroup made meanwhile must go.
+#[test]
+fn init_failing_while_husk_makes_the_cgroup_reports_its_own_error() {
+    let Some((id, _g, h, mut b)) = hybrid_test("cg-earlyfail") else {
+        return;
+    };
+    b.set(
+        "/linux/resources",
+        json!({"memory": {"limit": 64 * MIB}, "pids": {"limit": 20}}),
+    );
+    let mut mounts = b.config["mounts"].as_array().unwrap().clone();
+    mounts.insert(
+        0,
+        json!({"destination": "/mnt", "type": "husk-no-such-fs", "source": "none"}),
+    );
+    b.set("/mounts", json!(mounts));
+    b.sh("true");
+    for _ in 0..5 {
+        let e = fails(&create(&h, &b, &id));
+        assert!(
+            e.contains("husk-no-such-fs") && e.contains("ENODEV"),
+            "not the init's own error: {e}"
+        );
+        assert!(!e.contains("cgroup.procs"), "{e}");
+        assert_no_container(&h, &id);
+        assert_no_cgroup(&id);
+    }
+}
+
 #[test]
 fn failed_create_after_valid_resources_leaves_no_cgroup() {
     let Some((id, top, rel, _g, h)) = nested_test("cg-failcreate", "c") else {

@@ -102,38 +102,63 @@ fn setup(
     } else {
         None
     };
-    let cgroup = step(
-        "create-cgroup",
-        format!(
-            "mkdir {} and write its limits",
-            plan.cgroup.path.as_deref().unwrap_or(&a.id)
-        ),
-        || {
-            let mode = cgroups::detect()?;
-            let hier = cgroups::hierarchies()?;
-            let res = &plan.cgroup.resources;
-            let make = |h: &[cgroups::Hierarchy]| {
-                Cgroup::create(h, mode, plan.cgroup.path.as_deref(), &a.id, res)
-            };
-            if identity::rootless() {
-                let optional = a.cgroups_optional || plan.cgroup.optional;
-                cgroups::rootless::create(&hier, make, res, optional, identity::euid())
-            } else {
-                make(&hier)
-            }
-        },
+    let (mode, hier) = step(
+        "find-cgroups",
+        "statfs(/sys/fs/cgroup), read /proc/self/mountinfo and /proc/self/cgroup",
+        || Ok((cgroups::detect()?, cgroups::hierarchies()?)),
     )?;
-    let r = match &a.console_socket {
-        Some(path) => tty::connect(path).and_then(|s| {
-            spawn_and_record(c, plan, a, fifo.as_ref(), &cgroup, Some(s.as_raw_fd()))
-        }),
-        None => spawn_and_record(c, plan, a, fifo.as_ref(), &cgroup, None),
+    let path = plan.cgroup.path.as_deref();
+    let make = || {
+        step(
+            "create-cgroup",
+            format!("mkdir {} and write its limits", path.unwrap_or(&a.id)),
+            || {
+                let res = &plan.cgroup.resources;
+                let make = |h: &[cgroups::Hierarchy]| Cgroup::create(h, mode, path, &a.id, res);
+                if identity::rootless() {
+                    let optional = a.cgroups_optional || plan.cgroup.optional;
+                    cgroups::rootless::create(&hier, make, res, optional, identity::euid())
+                } else {
+                    make(&hier)
+                }
+            },
+        )
     };
-    if r.is_err() {
+    // v1 and hybrid: made after the clone, alongside the init (see
+    // spawn::parent). Not with a user namespace: the init then waits for
+    // its id maps before anything else, so there is nothing to overlap.
+    let later =
+        mode != cgroups::Mode::Unified && !identity::rootless() && !plan.ns.has(NsKind::User);
+    let (made, layout) = if later {
+        (None, Cgroup::layout(&hier, mode, path, &a.id)?)
+    } else {
+        (Some(make()?), Cgroup::default())
+    };
+    let cg = Cgroups {
+        made: made.as_ref(),
+        layout: &layout,
+        make: later.then_some(&make as &dyn Fn() -> Result<Cgroup>),
+    };
+    let r = match &a.console_socket {
+        Some(p) => tty::connect(p)
+            .and_then(|s| spawn_and_record(c, plan, a, fifo.as_ref(), &cg, Some(s.as_raw_fd()))),
+        None => spawn_and_record(c, plan, a, fifo.as_ref(), &cg, None),
+    };
+    if r.is_err()
+        && let Some(cgroup) = made
+    {
         // The init is dead and reaped by now; its cgroup goes too.
         let _ = cgroup.destroy();
     }
     r
+}
+
+/// The container's cgroup as create hands it to spawn: `made` already, or
+/// laid out to be made by `make` after the clone.
+struct Cgroups<'a> {
+    made: Option<&'a Cgroup>,
+    layout: &'a Cgroup,
+    make: Option<&'a dyn Fn() -> Result<Cgroup>>,
 }
 
 fn spawn_and_record(
@@ -141,10 +166,10 @@ fn spawn_and_record(
     plan: &Plan,
     a: &CreateArgs,
     fifo: Option<&OwnedFd>,
-    cgroup: &Cgroup,
+    cg: &Cgroups,
     console_sock: Option<i32>,
 ) -> Result<(Init, State)> {
-    let init = spawn::spawn(&SpawnOptions {
+    let mut init = spawn::spawn(&SpawnOptions {
         id: &a.id,
         plan,
         fifo,
@@ -153,9 +178,12 @@ fn spawn_and_record(
         preserve_fds: a.preserve_fds,
         close_in_child: &[c.lock_fd()],
         // Rootless without a delegated cgroup: none (see cgroups/rootless.rs).
-        cgroup: Some(cgroup).filter(|c| !c.dirs.is_empty()),
+        cgroup: cg.made.or(Some(cg.layout)).filter(|c| !c.dirs.is_empty()),
+        make_cgroup: cg.make,
         console_sock,
     })?;
+    let made_here = init.made_cgroup.take();
+    let cgroup = made_here.as_ref().or(cg.made).unwrap_or(cg.layout);
     let r = (|| {
         if !plan.cgroup.resources.devices.is_empty() && !cgroup.dirs.is_empty() {
             step(
@@ -201,6 +229,9 @@ fn spawn_and_record(
         Ok(st) => Ok((init, st)),
         Err(e) => {
             spawn::parent::kill_and_reap(init.pid);
+            if let Some(cgroup) = made_here {
+                let _ = cgroup.destroy();
+            }
             Err(e)
         }
     }

@@ -136,7 +136,7 @@ pub fn spawn(
                     "join-v1-cgroups",
                     format!("move {pid} into the container's v1 cgroups"),
                     || {
-                        cg.expect("checked").place_v1(pid)?;
+                        cg.expect("checked").place(pid, false)?;
                         sync::send(&parent_sock, sync::GO, b"")
                     },
                 );

@@ -114,8 +114,14 @@ pub fn recv_full(fd: &OwnedFd) -> Result<Option<Message>> {
         if r == 0 {
             return Ok(None);
         }
-        if Errno::last() != Errno::EINTR {
-            return Err(Error::sys("recv on sync socket", Errno::last()));
+        match Errno::last() {
+            Errno::EINTR => {}
+            // The other side closed with a message of ours unread (an init
+            // that failed before it read GO). The kernel reports that once,
+            // ahead of what the other side sent before it closed (its error,
+            // say): read on.
+            Errno::ECONNRESET => {}
+            e => return Err(Error::sys("recv on sync socket", e)),
         }
     }
 }

@@ -281,6 +281,11 @@ fn mount_cgroupfs(
         Some("mode=755"),
         shown,
     )?;
+    // The tmpfs is fresh and only husk writes to it: nothing on the way can
+    // be a symlink, so each hierarchy's directory is one mkdirat and one
+    // open from here, not a walk from the container's root.
+    let base = open_in_root(root, &m.destination, 0)
+        .map_err(|e| Error::sys(format!("reopen {shown}"), e))?;
     for h in &host {
         let Some(name) = h.mount_point.strip_prefix("/sys/fs/cgroup/") else {
             continue;
@@ -289,8 +294,8 @@ fn mount_cgroupfs(
             continue;
         }
         let dest = format!("{}/{name}", m.destination.trim_end_matches('/'));
-        let sub = mounts::mkdir_all_in_root(root, &dest, rootfs)?;
         let sub_shown = format!("{rootfs}{dest}");
+        let sub = mkdir_open(&base, name).map_err(|e| Error::sys(format!("mkdir {sub_shown}"), e))?;
         let (ty, data) = if h.fstype == "cgroup2" {
             ("cgroup2", String::new())
         } else {
@@ -311,6 +316,21 @@ fn mount_cgroupfs(
         mounts::mount_setattr(fresh.as_raw_fd(), false, MOUNT_ATTR_RDONLY, 0, shown)?;
     }
     Ok(())
+}
+
+/// mkdir `name` in `dir` and open it (O_PATH), refusing a symlink.
+fn mkdir_open(dir: &OwnedFd, name: &str) -> Result<OwnedFd, Errno> {
+    let c = std::ffi::CString::new(name).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: dir is an open directory fd; c is NUL-terminated.
+    if unsafe { libc::mkdirat(dir.as_raw_fd(), c.as_ptr(), 0o755) } < 0 {
+        return Err(Errno::last());
+    }
+    mounts::openat2(
+        dir.as_raw_fd(),
+        name,
+        libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+        mounts::RESOLVE_NO_SYMLINKS | mounts::RESOLVE_NO_MAGICLINKS,
+    )
 }
 
 struct HostCgroup {

@@ -60,7 +60,7 @@ export HUSK_TEST_ROOTFS="$REPO_ROOT/bundles/busybox/rootfs"
 
 stage_deps() {
     # uidmap: newuidmap/newgidmap for the rootless tests (tests/rootless.rs).
-    apt_install_missing busybox-static libseccomp-dev pkg-config uidmap
+    apt_install_missing busybox-static libseccomp2 uidmap
     # runc: for comparison tests, later.
     have cc || apt_install_missing build-essential
     if ! have cargo; then

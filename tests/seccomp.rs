@@ -4,9 +4,10 @@ mod common;
 
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
 
 use common::*;
-use libseccomp::{ScmpNotifReq, ScmpNotifResp, ScmpNotifRespFlags, ScmpSyscall};
 use serde_json::{Value, json};
 
 fn run_with(profile: Value, script: &str, nnp: bool) -> std::process::Output {
@@ -235,17 +236,32 @@ fn notify_listener_answers_for_the_kernel() {
         let mut data = [0u8; 8192];
         let (n, fd) = recv_with_fd(&conn, &mut data);
         let state: Value = serde_json::from_slice(&data[..n]).unwrap();
-        let req = ScmpNotifReq::receive(fd.as_raw_fd()).unwrap();
-        let name = req.data.syscall.get_name().unwrap();
-        ScmpNotifResp::new_val(req.id, 0, ScmpNotifRespFlags::empty())
-            .respond(fd.as_raw_fd())
-            .unwrap();
-        (state, name, ScmpSyscall::from_name("mkdir").is_ok())
+        // The kernel's interface, as a listener uses it: receive one
+        // notification, answer it with success.
+        // SAFETY: all-zero is a valid seccomp_notif (the kernel wants it
+        // zeroed), and RECV writes one into it.
+        let mut req: libc::seccomp_notif = unsafe { std::mem::zeroed() };
+        // SAFETY: fd is the listener; req is a seccomp_notif, what RECV takes.
+        let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_RECV, &mut req) };
+        assert_eq!(r, 0, "NOTIF_RECV: {}", std::io::Error::last_os_error());
+        let resp = libc::seccomp_notif_resp {
+            id: req.id,
+            val: 0,
+            error: 0,
+            flags: 0,
+        };
+        // SAFETY: fd is the listener; resp is a seccomp_notif_resp.
+        let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_SEND, &resp) };
+        assert_eq!(r, 0, "NOTIF_SEND: {}", std::io::Error::last_os_error());
+        (state, i64::from(req.data.nr))
     });
     let o = h.run(&b, &id);
     let out = ok(&o);
-    let (state, name, _) = listener.join().unwrap();
-    assert!(name.starts_with("mkdir"), "{name}");
+    let (state, nr) = listener.join().unwrap();
+    assert!(
+        nr == libc::SYS_mkdir || nr == libc::SYS_mkdirat,
+        "notified of syscall {nr}, not mkdir(at)"
+    );
     assert!(
         out.contains("rc=0") && out.contains("not-made"),
         "the listener's answer: {out}"
@@ -254,4 +270,72 @@ fn notify_listener_answers_for_the_kernel() {
     assert_eq!(state["fds"], json!(["seccompFd"]), "{state}");
     assert_eq!(state["state"]["id"], id.as_str(), "{state}");
     assert!(state["pid"].as_i64().unwrap() > 0, "{state}");
+}
+
+/// The file the loader finds for libseccomp.so.2 (symlinks resolved).
+fn libseccomp_file() -> PathBuf {
+    let o = Command::new("ldconfig").arg("-p").output().unwrap();
+    let text = stdout(&o);
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("libseccomp.so.2 "))
+        .unwrap_or_else(|| panic!("ldconfig -p lists no libseccomp.so.2:\n{text}"));
+    let path = line.rsplit("=> ").next().unwrap().trim();
+    std::fs::canonicalize(path).unwrap()
+}
+
+/// husk with these arguments, in a mount namespace where libseccomp.so.2
+/// is /dev/null, so dlopen fails.
+fn without_libseccomp(h: &Husk, args: &[&str]) -> Output {
+    Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
+        .arg(r#"mount --bind /dev/null "$0" && exec "$@""#)
+        .arg(libseccomp_file())
+        .arg(HUSK)
+        .arg("--root")
+        .arg(h.root.path())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// libseccomp is opened only when a profile needs it: without it, husk
+/// still runs containers without linux.seccomp, `features` and `--version`
+/// say why it is missing, and a profile is refused at create, by field,
+/// before anything is made.
+#[test]
+fn without_libseccomp_only_profiles_fail() {
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    b.args(&["true"]);
+    b.write();
+    let id = unique_id("nolib");
+    ok(&without_libseccomp(&h, &["run", "--bundle", b.arg(), &id]));
+
+    let f: Value = serde_json::from_str(&ok(&without_libseccomp(&h, &["features"]))).unwrap();
+    let sc = &f["linux"]["seccomp"];
+    assert_eq!(sc["enabled"], true, "{sc}");
+    assert_eq!(sc["supportedFlags"], json!([]), "{sc}");
+    assert!(!sc["actions"].as_array().unwrap().is_empty(), "{sc}");
+    let why = f["annotations"]["io.github.husk.seccomp.error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no seccomp error annotation: {f}"));
+    assert!(why.starts_with("cannot load libseccomp.so.2: "), "{why}");
+
+    let v = ok(&without_libseccomp(&h, &["--version"]));
+    assert!(
+        v.contains("libseccomp: unavailable (cannot load libseccomp.so.2: "),
+        "{v}"
+    );
+
+    b.set("/linux/seccomp", mkdir_seccomp("SCMP_ACT_ERRNO"));
+    b.write();
+    let id = unique_id("nolib");
+    let e = fails(&without_libseccomp(&h, &["run", "--bundle", b.arg(), &id]));
+    assert!(
+        e.contains("linux.seccomp: cannot load libseccomp.so.2: "),
+        "{e}"
+    );
+    assert_no_state_or_mounts(&h, &b, &id);
 }

@@ -10,7 +10,7 @@ use crate::spec::version;
 
 pub fn document() -> Value {
     let mode = cgroups::detect().ok();
-    json!({
+    let mut doc = json!({
         "ociVersionMin": version::MIN_VERSION,
         "ociVersionMax": version::MAX_VERSION,
         "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
@@ -25,6 +25,13 @@ pub fn document() -> Value {
                 "systemdUser": false,
                 "rdma": true,
             },
+            // libseccomp is opened at run time (linux/libseccomp.rs). Where
+            // it cannot be, "enabled" stays true: features.md defines it as
+            // "seccomp support is compiled in", and a caller that read
+            // false would likely drop the profile and run the container
+            // unconfined, where create instead refuses the profile by name.
+            // No flag can be set without the library, so supportedFlags is
+            // empty, and the annotation below says why.
             "seccomp": {
                 "enabled": true,
                 "actions": seccomp::ACTIONS,
@@ -50,7 +57,11 @@ pub fn document() -> Value {
                 None => "none",
             },
         },
-    })
+    });
+    if let Some(e) = seccomp::load_error() {
+        doc["annotations"]["io.github.husk.seccomp.error"] = e.into();
+    }
+    doc
 }
 
 pub fn run() -> Result<()> {

@@ -8,6 +8,7 @@ pub mod exec;
 pub mod fds;
 pub mod identity;
 pub mod idmap;
+pub mod libseccomp;
 pub mod lsm;
 pub mod mount_options;
 pub mod mounts;

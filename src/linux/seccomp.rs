@@ -2,14 +2,17 @@
 //! loaded into the process. libseccomp, not a pure-Rust filter builder,
 //! because OCI profiles need per-rule actions, several architectures,
 //! argument comparisons and NOTIFY with a listener fd.
+//!
+//! libseccomp is opened with dlopen (see linux/libseccomp.rs), by
+//! [`Seccomp::validate`], which create runs in husk before it clones, and
+//! by `husk exec` before it clones; [`Seccomp::build`] only uses a library
+//! already open, since it runs inside the container's root.
 
-use libseccomp::{
-    ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
-};
 use serde::{Deserialize, Serialize};
 
 use crate::bail;
 use crate::error::{Error, Result};
+use crate::linux::libseccomp::{self as lib, ArgCmp, Compare, Filter};
 use crate::spec::config::nullable;
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -55,8 +58,9 @@ const DEFAULT_ERRNO: u32 = libc::EPERM as u32;
 /// MAX_ERRNO (4095) and above (the kernel would clamp those anyway).
 const MAX_ERRNO: u32 = 4094;
 
-/// `errno_field` names the errnoRet field that goes with `field`'s action.
-pub fn action(name: &str, errno_ret: Option<u32>, field: &str) -> Result<ScmpAction> {
+/// An action's SCMP_ACT_* value. `field` names the action's field, for
+/// the errnoRet field that goes with it.
+pub fn action(name: &str, errno_ret: Option<u32>, field: &str) -> Result<u32> {
     let errno = errno_ret.unwrap_or(DEFAULT_ERRNO);
     // The filter keeps 16 bits of errnoRet: a larger number would quietly
     // become another one.
@@ -65,30 +69,31 @@ pub fn action(name: &str, errno_ret: Option<u32>, field: &str) -> Result<ScmpAct
         None => "linux.seccomp.defaultErrnoRet".to_string(),
     };
     Ok(match name {
-        "SCMP_ACT_KILL" | "SCMP_ACT_KILL_THREAD" => ScmpAction::KillThread,
-        "SCMP_ACT_KILL_PROCESS" => ScmpAction::KillProcess,
-        "SCMP_ACT_TRAP" => ScmpAction::Trap,
+        "SCMP_ACT_KILL" | "SCMP_ACT_KILL_THREAD" => lib::ACT_KILL_THREAD,
+        "SCMP_ACT_KILL_PROCESS" => lib::ACT_KILL_PROCESS,
+        "SCMP_ACT_TRAP" => lib::ACT_TRAP,
         "SCMP_ACT_ERRNO" if errno > MAX_ERRNO => {
             bail!(
                 "{}: {errno} is not an errno (0..{MAX_ERRNO})",
                 errno_field()
             )
         }
-        "SCMP_ACT_ERRNO" => ScmpAction::Errno(errno as i32),
-        "SCMP_ACT_TRACE" => ScmpAction::Trace(u16::try_from(errno).map_err(|_| {
+        // Fits: at most MAX_ERRNO.
+        "SCMP_ACT_ERRNO" => lib::act_errno(errno as u16),
+        "SCMP_ACT_TRACE" => lib::act_trace(u16::try_from(errno).map_err(|_| {
             Error::msg(format!(
                 "{}: {errno} does not fit SCMP_ACT_TRACE's 16 bits",
                 errno_field()
             ))
         })?),
-        "SCMP_ACT_ALLOW" => ScmpAction::Allow,
-        "SCMP_ACT_LOG" => ScmpAction::Log,
-        "SCMP_ACT_NOTIFY" => ScmpAction::Notify,
+        "SCMP_ACT_ALLOW" => lib::ACT_ALLOW,
+        "SCMP_ACT_LOG" => lib::ACT_LOG,
+        "SCMP_ACT_NOTIFY" => lib::ACT_NOTIFY,
         a => bail!("{field}: unknown seccomp action {a:?}"),
     })
 }
 
-pub fn compare(a: &ArgRule, field: &str) -> Result<ScmpArgCompare> {
+pub fn compare(a: &ArgRule, field: &str) -> Result<ArgCmp> {
     // Checked before the op: SCMP_CMP_MASKED_EQ returns early below.
     if a.index > 5 {
         bail!(
@@ -97,23 +102,36 @@ pub fn compare(a: &ArgRule, field: &str) -> Result<ScmpArgCompare> {
         );
     }
     let op = match a.op.as_str() {
-        "SCMP_CMP_NE" => ScmpCompareOp::NotEqual,
-        "SCMP_CMP_LT" => ScmpCompareOp::Less,
-        "SCMP_CMP_LE" => ScmpCompareOp::LessOrEqual,
-        "SCMP_CMP_EQ" => ScmpCompareOp::Equal,
-        "SCMP_CMP_GE" => ScmpCompareOp::GreaterEqual,
-        "SCMP_CMP_GT" => ScmpCompareOp::Greater,
-        // OCI puts the mask in `value` and the expected value in `valueTwo`.
+        "SCMP_CMP_NE" => Compare::Ne,
+        "SCMP_CMP_LT" => Compare::Lt,
+        "SCMP_CMP_LE" => Compare::Le,
+        "SCMP_CMP_EQ" => Compare::Eq,
+        "SCMP_CMP_GE" => Compare::Ge,
+        "SCMP_CMP_GT" => Compare::Gt,
+        // OCI puts the mask in `value` and the expected value in
+        // `valueTwo`; libseccomp wants the mask first too.
         "SCMP_CMP_MASKED_EQ" => {
-            return Ok(ScmpArgCompare::new(
-                a.index,
-                ScmpCompareOp::MaskedEqual(a.value),
-                a.value_two,
-            ));
+            return Ok(ArgCmp {
+                arg: a.index,
+                op: Compare::MaskedEq,
+                datum_a: a.value,
+                datum_b: a.value_two,
+            });
         }
         o => bail!("{field}.op: unknown comparison {o:?}"),
     };
-    Ok(ScmpArgCompare::new(a.index, op, a.value))
+    Ok(ArgCmp {
+        arg: a.index,
+        op,
+        datum_a: a.value,
+        datum_b: 0,
+    })
+}
+
+/// Open libseccomp.so.2 for a config with `linux.seccomp`, in husk, before
+/// it clones: see linux/libseccomp.rs for why not later.
+pub fn load_library() -> Result<&'static lib::Lib> {
+    lib::load().map_err(|e| Error::msg(format!("linux.seccomp: {e}")))
 }
 
 pub const FLAGS: [&str; 4] = [
@@ -167,27 +185,29 @@ impl Seccomp {
     }
 
     /// Check everything without building a filter: names, ops, flags.
+    /// Opens libseccomp first, so that a host without it fails here, before
+    /// any kernel object is made, and so that the library is open before
+    /// husk clones the container's init.
     pub fn validate(&self) -> Result<()> {
+        let lib = load_library()?;
         action(
             &self.default_action,
             self.default_errno_ret,
             "linux.seccomp.defaultAction",
         )?;
         for a in &self.architectures {
-            a.parse::<ScmpArch>().map_err(|_| {
-                Error::msg(format!(
-                    "linux.seccomp.architectures: unknown architecture {a:?}"
-                ))
-            })?;
+            if lib::arch_token(a).is_none() {
+                bail!("linux.seccomp.architectures: unknown architecture {a:?}");
+            }
         }
         for f in &self.flags {
             if !FLAGS.contains(&f.as_str()) {
                 bail!("linux.seccomp.flags: unknown flag {f:?}");
             }
-            if !supported_flags().contains(&f.as_str()) {
+            if !flags_of(lib).contains(&f.as_str()) {
                 bail!(
                     "linux.seccomp.flags: {f} needs libseccomp 2.6 (this is {})",
-                    libseccomp_version()
+                    version_of(lib)
                 );
             }
         }
@@ -207,34 +227,49 @@ impl Seccomp {
         Ok(())
     }
 
-    /// Compile the profile into a libseccomp filter.
-    pub fn build(&self) -> Result<ScmpFilterContext> {
-        let err = |what: &str, e: libseccomp::error::SeccompError| {
-            Error::msg(format!("seccomp: {what}: {e}"))
-        };
+    /// Compile the profile into a libseccomp filter. Never opens the
+    /// library: this runs in the container's init after pivot_root (and in
+    /// `husk exec`'s child inside the container's mount namespace), where
+    /// `libseccomp.so.2` would be the container's file. [`validate`] (or
+    /// [`load_library`]) must have opened it, before the clone.
+    ///
+    /// [`validate`]: Seccomp::validate
+    pub fn build(&self) -> Result<Filter> {
+        self.build_with(lib::loaded())
+    }
+
+    fn build_with(&self, lib: Option<&'static lib::Lib>) -> Result<Filter> {
+        let lib = lib.ok_or_else(|| {
+            Error::msg(
+                "seccomp: libseccomp.so.2 was not opened before husk cloned; \
+                 it is never opened inside the container, where the path is the container's",
+            )
+        })?;
+        let err = |what: &str, e: Error| e.context(format!("seccomp: {what}"));
         let default = action(
             &self.default_action,
             self.default_errno_ret,
             "linux.seccomp.defaultAction",
         )?;
-        let mut ctx = ScmpFilterContext::new(default).map_err(|e| err("seccomp_init", e))?;
+        let mut ctx = Filter::new(lib, default).map_err(|e| e.context("seccomp"))?;
         // husk sets no_new_privs itself, when the config asks for it.
-        ctx.set_ctl_nnp(false)
+        ctx.set_attr(lib::Attr::Nnp, 0)
             .map_err(|e| err("disable NNP control", e))?;
         for a in &self.architectures {
-            let arch: ScmpArch = a.parse().map_err(|e| err(a, e))?;
-            ctx.add_arch(arch)
+            let token = lib::arch_token(a)
+                .ok_or_else(|| Error::msg(format!("seccomp: unknown architecture {a}")))?;
+            ctx.add_arch(token)
                 .map_err(|e| err(&format!("add architecture {a}"), e))?;
         }
         for f in &self.flags {
-            match f.as_str() {
-                "SECCOMP_FILTER_FLAG_TSYNC" => ctx.set_ctl_tsync(true).map(drop),
-                "SECCOMP_FILTER_FLAG_LOG" => ctx.set_ctl_log(true).map(drop),
-                "SECCOMP_FILTER_FLAG_SPEC_ALLOW" => ctx.set_ctl_ssb(true).map(drop),
-                "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" => ctx.set_ctl_waitkill(true).map(drop),
-                _ => Ok(()),
-            }
-            .map_err(|e| {
+            let attr = match f.as_str() {
+                "SECCOMP_FILTER_FLAG_TSYNC" => lib::Attr::Tsync,
+                "SECCOMP_FILTER_FLAG_LOG" => lib::Attr::Log,
+                "SECCOMP_FILTER_FLAG_SPEC_ALLOW" => lib::Attr::Ssb,
+                "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" => lib::Attr::Waitkill,
+                _ => continue,
+            };
+            ctx.set_attr(attr, 1).map_err(|e| {
                 err(
                     &format!("set flag {f} (this kernel or libseccomp may lack it)"),
                     e,
@@ -249,7 +284,7 @@ impl Seccomp {
             if act == default {
                 continue;
             }
-            let conds: Vec<ScmpArgCompare> = s
+            let conds: Vec<ArgCmp> = s
                 .args
                 .iter()
                 .enumerate()
@@ -260,26 +295,22 @@ impl Seccomp {
             indexes.dedup();
             // Two conditions on one argument cannot share a rule (it would
             // mean AND); as runc does, they become one rule each (OR).
-            let groups: Vec<Vec<ScmpArgCompare>> = if indexes.len() == conds.len() {
-                vec![conds]
+            let groups: Vec<&[ArgCmp]> = if indexes.len() == conds.len() {
+                vec![conds.as_slice()]
             } else {
-                conds.into_iter().map(|c| vec![c]).collect()
+                conds.iter().map(std::slice::from_ref).collect()
             };
             for name in &s.names {
                 // Names the running kernel and libseccomp do not know are
                 // skipped, as runc does: profiles list syscalls for many
                 // kernels at once.
-                let Ok(sc) = ScmpSyscall::from_name(name) else {
+                let Some(nr) = lib.syscall(name) else {
                     tracing::debug!("seccomp: skipping unknown syscall {name}");
                     continue;
                 };
                 for g in &groups {
-                    let r = if g.is_empty() {
-                        ctx.add_rule(act, sc)
-                    } else {
-                        ctx.add_rule_conditional(act, sc, g)
-                    };
-                    r.map_err(|e| err(&format!("{field}: add rule for {name}"), e))?;
+                    ctx.add_rule(act, nr, g)
+                        .map_err(|e| err(&format!("{field}: add rule for {name}"), e))?;
                 }
             }
         }
@@ -287,10 +318,14 @@ impl Seccomp {
     }
 }
 
-/// The flags this libseccomp can set (WAIT_KILLABLE_RECV needs 2.6).
+/// The flags this libseccomp can set (WAIT_KILLABLE_RECV needs 2.6). None
+/// when the library cannot be opened: then no profile can be loaded.
 pub fn supported_flags() -> Vec<&'static str> {
-    let v = libseccomp::ScmpVersion::current().ok();
-    let new_enough = v.is_some_and(|v| (v.major, v.minor) >= (2, 6));
+    lib::load().map(flags_of).unwrap_or_default()
+}
+
+fn flags_of(lib: &lib::Lib) -> Vec<&'static str> {
+    let new_enough = lib.version().is_some_and(|(a, b, _)| (a, b) >= (2, 6));
     FLAGS
         .iter()
         .copied()
@@ -298,10 +333,23 @@ pub fn supported_flags() -> Vec<&'static str> {
         .collect()
 }
 
+fn version_of(lib: &lib::Lib) -> String {
+    lib.version()
+        .map(|(a, b, c)| format!("{a}.{b}.{c}"))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// "2.5.4", or why there is none: for `husk --version` and `features`.
 pub fn libseccomp_version() -> String {
-    libseccomp::ScmpVersion::current()
-        .map(|v| format!("{}.{}.{}", v.major, v.minor, v.micro))
-        .unwrap_or_else(|_| "unknown".into())
+    match lib::load() {
+        Ok(l) => version_of(l),
+        Err(e) => format!("unavailable ({e})"),
+    }
+}
+
+/// Why libseccomp cannot be opened, if it cannot.
+pub fn load_error() -> Option<&'static str> {
+    lib::load().err()
 }
 
 #[cfg(test)]
@@ -331,7 +379,23 @@ mod tests {
             r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["personality"],"action":"SCMP_ACT_ERRNO",
                 "args":[{"index":0,"value":0,"op":"SCMP_CMP_EQ"},{"index":0,"value":8,"op":"SCMP_CMP_EQ"}]}]}"#,
         );
+        p.validate().unwrap();
         p.build().unwrap();
+    }
+
+    /// The filter is built inside the container: it must never be the
+    /// one to open the library (see linux/libseccomp.rs).
+    #[test]
+    fn build_refuses_a_library_not_opened_before() {
+        let p = profile(r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#);
+        let Err(e) = p.build_with(None) else {
+            panic!("built without an open library");
+        };
+        assert!(
+            e.to_string()
+                .contains("libseccomp.so.2 was not opened before husk cloned"),
+            "{e}"
+        );
     }
 
     #[test]

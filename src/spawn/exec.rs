@@ -68,6 +68,11 @@ pub fn spawn(
     preserve_fds: u32,
     console_sock: Option<i32>,
 ) -> Result<ExecProcess> {
+    // The child builds the filter inside the container's mount namespace,
+    // where libseccomp.so.2 is the container's file: open it here, first.
+    if st.seccomp.is_some() {
+        crate::linux::seccomp::load_library()?;
+    }
     let mut ns = step("open-namespaces", format!("/proc/{}/ns/*", st.pid), || {
         container_namespaces(st.pid)
     })?;

@@ -4,9 +4,8 @@
 
 use std::os::fd::{FromRawFd, OwnedFd};
 
-use libseccomp::ScmpFilterContext;
-
 use crate::error::{Error, Result};
+use crate::linux::libseccomp::Filter;
 use crate::linux::lsm::ExecLabels;
 use crate::linux::seccomp::Seccomp;
 use crate::linux::{capabilities, dmz, exec, fds, identity, process_attrs, rlimits};
@@ -21,7 +20,7 @@ pub struct Prepared {
     /// The seccomp listener fd, when the profile has NOTIFY rules.
     pub notify: Option<OwnedFd>,
     /// A filter still to load, as the very last step before execve.
-    pub pending: Option<ScmpFilterContext>,
+    pub pending: Option<Filter>,
 }
 
 /// Everything up to execve. Seccomp timing: with no_new_privs the filter
@@ -184,16 +183,13 @@ pub fn exec(prep: &Prepared, args: &[String]) -> Error {
     }
 }
 
-pub fn load_filter(f: &ScmpFilterContext, notify: bool) -> Result<Option<OwnedFd>> {
+pub fn load_filter(f: &Filter, notify: bool) -> Result<Option<OwnedFd>> {
     step("load-seccomp", "seccomp(SECCOMP_SET_MODE_FILTER)", || {
-        f.load()
-            .map_err(|e| Error::msg(format!("seccomp_load: {e}")))?;
+        f.load()?;
         if !notify {
             return Ok(None);
         }
-        let fd = f
-            .get_notify_fd()
-            .map_err(|e| Error::msg(format!("seccomp notify fd: {e}")))?;
+        let fd = f.notify_fd()?;
         // SAFETY: the listener fd is ours; libseccomp does not close it.
         Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }))
     })

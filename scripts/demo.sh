@@ -27,7 +27,7 @@ apt_install_missing busybox-static
 have jq || apt_install_missing jq
 have ps || apt_install_missing procps
 if [ -z "${HUSK_BIN:-}" ]; then
-    have cc || apt_install_missing build-essential pkg-config
+    have cc || apt_install_missing build-essential
     if ! have cargo; then
         say "cargo (the Rust build tool) is not installed. Install it with rustup:"
         say "    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh"

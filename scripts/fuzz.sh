@@ -54,8 +54,9 @@ FUZZ=$REPO_ROOT/fuzz
 
 # --- what it needs ----------------------------------------------------------
 
-# libseccomp for husk itself; a C++ compiler for libFuzzer; jq for seeds.
-apt_install_missing libseccomp-dev pkg-config build-essential jq
+# libseccomp (husk dlopens it) for the seccomp target; a C++ compiler for
+# libFuzzer; jq for seeds.
+apt_install_missing libseccomp2 build-essential jq
 have cargo || die "cargo is not installed (https://rustup.rs)"
 if ! cargo +nightly --version >/dev/null 2>&1; then
     have rustup || die "cargo-fuzz needs a nightly toolchain, and there is no rustup to add one"

@@ -431,14 +431,8 @@ bench_steps() {
                     row(0, "(wall time of husk run)", t1 - t0, 1)
                     row(0.5, "(before the first step: fork+exec from bash, startup, arguments)",
                         first_end["load-config"] - first_us["load-config"] - day(t0), 1)
-                    # The parent steps between load-config and the clone:
-                    # create-cgroup is among them only where husk makes the
-                    # cgroup before the clone (pure v2, user namespaces).
-                    cs = first_end["clone"] - first_us["clone"]
-                    inside = s["find-cgroups"] + s["open-namespaces"]
-                    if (("create-cgroup" in first_end) && first_end["create-cgroup"] <= cs) inside += s["create-cgroup"]
                     row(1000, "(parent outside steps, load-config to clone: state dir, lock, socket)",
-                        cs - first_end["load-config"] - inside, 1)
+                        first_end["clone"] - first_us["clone"] - first_end["load-config"] - s["create-cgroup"] - s["open-namespaces"], 1)
                     row(1001, "(after the init'"'"'s last step: execve, true, exit, reap, delete)",
                         day(t1) - last, 1)
                 }' "$d/$set-$i.log" >>"$d/steps.tsv"
@@ -460,7 +454,7 @@ bench_steps() {
             def median: sort | if length == 0 then null
                                elif length % 2 == 1 then .[length / 2 | floor]
                                else (.[length / 2 - 1] + .[length / 2]) / 2 end;
-            def parent: ["load-config", "find-cgroups", "create-cgroup", "apply-device-rules", "open-namespaces",
+            def parent: ["load-config", "create-cgroup", "apply-device-rules", "open-namespaces",
                          "join-namespace", "unshare", "clone", "hand-over",
                          "create-runtime-hooks", "seccomp-listener"];
             def fmt: if . == null then "-" else floor | tostring end;

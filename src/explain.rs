@@ -205,9 +205,6 @@ pub fn svg(steps: &[serde_json::Value]) -> String {
 pub fn sentence(step: &str) -> &'static str {
     match step {
         "load-config" => "Read config.json and check all of it before touching the kernel.",
-        "find-cgroups" => {
-            "Which cgroup hierarchies this host has (v1, v2 or both), and where husk's own cgroup is."
-        }
         "create-cgroup" => {
             "Make the container's cgroup and write its limits: memory, CPU, pids, devices."
         }
@@ -216,12 +213,9 @@ pub fn sentence(step: &str) -> &'static str {
         }
         "new-time-namespace" => "A private view of the monotonic and boot clocks.",
         "clone" => {
-            "One new process, born in new namespaces (the flags say which): its own PIDs, and often its own mounts, network, hostname, IPC."
+            "One new process, born in new namespaces: its own PIDs, mounts, network, hostname, IPC."
         }
-        "new-namespaces" => {
-            "The new process makes its own mounts, network, hostname and IPC namespaces, while husk makes its cgroups."
-        }
-        "hand-over" => "husk maps the container's user IDs and moves the init into its cgroups.",
+        "hand-over" => "husk maps the container's user IDs and moves the init into its v1 cgroups.",
         "wait-for-parent" => "The init waits until husk has set up its IDs and cgroups.",
         "become-userns-root" => {
             "Inside its user namespace the init is root; outside it is an ordinary user."

@@ -1276,12 +1276,11 @@ fn run_removes_every_cgroup_directory_it_made() {
     assert_no_cgroup(&top);
 }
 
-/// On v1 and hybrid hosts husk makes the cgroup after the clone, while the
-/// init makes its first mounts. An init that fails there, before husk is
-/// done, must have its own error reported (not the move into a cgroup of
-/// a process that is gone), and the cgroup made meanwhile must go.
+/// An init that fails at its first mount, with limits set, must have its
+/// own error reported (not a socket error from a peer that went away with
+/// a message unread), and the cgroup husk made must go.
 #[test]
-fn init_failing_while_husk_makes_the_cgroup_reports_its_own_error() {
+fn init_failing_at_its_first_mount_reports_its_own_error() {
     let Some((id, _g, h, mut b)) = hybrid_test("cg-earlyfail") else {
         return;
     };

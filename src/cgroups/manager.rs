@@ -166,33 +166,6 @@ fn enable_v2(mount: &Path, leaf: &Path, controllers: &[&str]) -> Result<()> {
 }
 
 impl Cgroup {
-    /// Where [`Cgroup::create`] will make the container's cgroup, without
-    /// making anything: the init needs the paths (to bind them into the
-    /// container) while husk is still making the directories.
-    pub fn layout(
-        hier: &[Hierarchy],
-        mode: Mode,
-        cgroups_path: Option<&str>,
-        id: &str,
-    ) -> Result<Cgroup> {
-        let mut dirs = Vec::new();
-        for h in hier {
-            let rel = super::container_path(cgroups_path, id, &h.own)?;
-            let mut path = h.mount.clone();
-            path.extend(rel.split('/').filter(|c| !c.is_empty()));
-            dirs.push(Dir {
-                path,
-                v2: h.v2,
-                controllers: h.controllers.clone(),
-                created: vec![],
-            });
-        }
-        Ok(Cgroup {
-            dirs,
-            unified_mode: mode == Mode::Unified,
-        })
-    }
-
     /// Make the container's cgroup in every hierarchy and write `res`.
     /// On error, whatever was made is removed again.
     pub fn create(
@@ -368,10 +341,8 @@ impl Cgroup {
     }
 
     /// v1 hierarchies have no CLONE_INTO_CGROUP; the parent moves the init.
-    /// `v2_too`: the init was cloned before its cgroup existed, so it is not
-    /// in the v2 one either.
-    pub fn place(&self, pid: i32, v2_too: bool) -> Result<()> {
-        for d in self.dirs.iter().filter(|d| v2_too || !d.v2) {
+    pub fn place_v1(&self, pid: i32) -> Result<()> {
+        for d in self.dirs.iter().filter(|d| !d.v2) {
             write_file(&d.path, "cgroup.procs", &pid.to_string()).map_err(|(e, _)| e)?;
         }
         Ok(())

@@ -102,63 +102,38 @@ fn setup(
     } else {
         None
     };
-    let (mode, hier) = step(
-        "find-cgroups",
-        "statfs(/sys/fs/cgroup), read /proc/self/mountinfo and /proc/self/cgroup",
-        || Ok((cgroups::detect()?, cgroups::hierarchies()?)),
+    let cgroup = step(
+        "create-cgroup",
+        format!(
+            "mkdir {} and write its limits",
+            plan.cgroup.path.as_deref().unwrap_or(&a.id)
+        ),
+        || {
+            let mode = cgroups::detect()?;
+            let hier = cgroups::hierarchies()?;
+            let res = &plan.cgroup.resources;
+            let make = |h: &[cgroups::Hierarchy]| {
+                Cgroup::create(h, mode, plan.cgroup.path.as_deref(), &a.id, res)
+            };
+            if identity::rootless() {
+                let optional = a.cgroups_optional || plan.cgroup.optional;
+                cgroups::rootless::create(&hier, make, res, optional, identity::euid())
+            } else {
+                make(&hier)
+            }
+        },
     )?;
-    let path = plan.cgroup.path.as_deref();
-    let make = || {
-        step(
-            "create-cgroup",
-            format!("mkdir {} and write its limits", path.unwrap_or(&a.id)),
-            || {
-                let res = &plan.cgroup.resources;
-                let make = |h: &[cgroups::Hierarchy]| Cgroup::create(h, mode, path, &a.id, res);
-                if identity::rootless() {
-                    let optional = a.cgroups_optional || plan.cgroup.optional;
-                    cgroups::rootless::create(&hier, make, res, optional, identity::euid())
-                } else {
-                    make(&hier)
-                }
-            },
-        )
-    };
-    // v1 and hybrid: made after the clone, alongside the init (see
-    // spawn::parent). Not with a user namespace: the init then waits for
-    // its id maps before anything else, so there is nothing to overlap.
-    let later =
-        mode != cgroups::Mode::Unified && !identity::rootless() && !plan.ns.has(NsKind::User);
-    let (made, layout) = if later {
-        (None, Cgroup::layout(&hier, mode, path, &a.id)?)
-    } else {
-        (Some(make()?), Cgroup::default())
-    };
-    let cg = Cgroups {
-        made: made.as_ref(),
-        layout: &layout,
-        make: later.then_some(&make as &dyn Fn() -> Result<Cgroup>),
-    };
     let r = match &a.console_socket {
-        Some(p) => tty::connect(p)
-            .and_then(|s| spawn_and_record(c, plan, a, fifo.as_ref(), &cg, Some(s.as_raw_fd()))),
-        None => spawn_and_record(c, plan, a, fifo.as_ref(), &cg, None),
+        Some(path) => tty::connect(path).and_then(|s| {
+            spawn_and_record(c, plan, a, fifo.as_ref(), &cgroup, Some(s.as_raw_fd()))
+        }),
+        None => spawn_and_record(c, plan, a, fifo.as_ref(), &cgroup, None),
     };
-    if r.is_err()
-        && let Some(cgroup) = made
-    {
+    if r.is_err() {
         // The init is dead and reaped by now; its cgroup goes too.
         let _ = cgroup.destroy();
     }
     r
-}
-
-/// The container's cgroup as create hands it to spawn: `made` already, or
-/// laid out to be made by `make` after the clone.
-struct Cgroups<'a> {
-    made: Option<&'a Cgroup>,
-    layout: &'a Cgroup,
-    make: Option<&'a dyn Fn() -> Result<Cgroup>>,
 }
 
 fn spawn_and_record(
@@ -166,10 +141,10 @@ fn spawn_and_record(
     plan: &Plan,
     a: &CreateArgs,
     fifo: Option<&OwnedFd>,
-    cg: &Cgroups,
+    cgroup: &Cgroup,
     console_sock: Option<i32>,
 ) -> Result<(Init, State)> {
-    let mut init = spawn::spawn(&SpawnOptions {
+    let init = spawn::spawn(&SpawnOptions {
         id: &a.id,
         plan,
         fifo,
@@ -178,12 +153,9 @@ fn spawn_and_record(
         preserve_fds: a.preserve_fds,
         close_in_child: &[c.lock_fd()],
         // Rootless without a delegated cgroup: none (see cgroups/rootless.rs).
-        cgroup: cg.made.or(Some(cg.layout)).filter(|c| !c.dirs.is_empty()),
-        make_cgroup: cg.make,
+        cgroup: Some(cgroup).filter(|c| !c.dirs.is_empty()),
         console_sock,
     })?;
-    let made_here = init.made_cgroup.take();
-    let cgroup = made_here.as_ref().or(cg.made).unwrap_or(cg.layout);
     let r = (|| {
         if !plan.cgroup.resources.devices.is_empty() && !cgroup.dirs.is_empty() {
             step(
@@ -229,9 +201,6 @@ fn spawn_and_record(
         Ok(st) => Ok((init, st)),
         Err(e) => {
             spawn::parent::kill_and_reap(init.pid);
-            if let Some(cgroup) = made_here {
-                let _ = cgroup.destroy();
-            }
             Err(e)
         }
     }

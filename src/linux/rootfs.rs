@@ -295,7 +295,8 @@ fn mount_cgroupfs(
         }
         let dest = format!("{}/{name}", m.destination.trim_end_matches('/'));
         let sub_shown = format!("{rootfs}{dest}");
-        let sub = mkdir_open(&base, name).map_err(|e| Error::sys(format!("mkdir {sub_shown}"), e))?;
+        let sub =
+            mkdir_open(&base, name).map_err(|e| Error::sys(format!("mkdir {sub_shown}"), e))?;
         let (ty, data) = if h.fstype == "cgroup2" {
             ("cgroup2", String::new())
         } else {

@@ -141,7 +141,7 @@ pub fn spawn(
                     "join-v1-cgroups",
                     format!("move {pid} into the container's v1 cgroups"),
                     || {
-                        cg.expect("checked").place(pid, false)?;
+                        cg.expect("checked").place_v1(pid)?;
                         sync::send(&parent_sock, sync::GO, b"")
                     },
                 );

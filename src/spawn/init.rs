@@ -24,12 +24,9 @@ pub struct InitConfig<'a> {
     pub sock: OwnedFd,
     /// O_PATH fd of exec.fifo: wait on it for `start`. None: exec at once.
     pub fifo: Option<RawFdNum>,
-    /// Namespaces (clone flags) the init makes itself, first thing, while
-    /// husk makes the cgroup; 0 when clone3 made them all.
-    pub unshare: u64,
-    /// When to wait for the parent's go-ahead (id maps written, cgroups
-    /// made and joined).
-    pub wait_for_parent: Wait,
+    /// Wait for the parent's go-ahead: id maps written and/or placed in
+    /// the v1 cgroups.
+    pub wait_for_parent: bool,
     /// A new user namespace: become its root once the maps exist.
     pub new_userns: bool,
     /// Make the cgroup namespace here, once inside the container's cgroup,
@@ -45,16 +42,6 @@ pub struct InitConfig<'a> {
 }
 
 pub type RawFdNum = i32;
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Wait {
-    No,
-    /// Before anything: the id maps come first.
-    First,
-    /// Just before the cgroup namespace and the first cgroup mount, the
-    /// only steps that need the cgroup to exist and hold the init.
-    BeforeCgroups,
-}
 
 /// Run the init; on any error, tell the parent which step failed and exit.
 pub fn run(cfg: InitConfig) -> ! {
@@ -80,15 +67,12 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
     )?;
     // While /proc is still the host's: see linux/lsm.rs.
     let labels = open_labels(&plan.process)?;
-    if c.unshare != 0 {
+    if c.wait_for_parent {
         step(
-            "new-namespaces",
-            format!("unshare({})", namespaces::flag_names(c.unshare)),
-            || namespaces::unshare(c.unshare),
+            "wait-for-parent",
+            "the parent writes uid_map/gid_map and moves us into the v1 cgroups",
+            || wait_for_parent(&c.sock),
         )?;
-    }
-    if c.wait_for_parent == Wait::First {
-        wait_step(c)?;
     }
     if c.new_userns {
         step(
@@ -97,8 +81,12 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
             become_userns_root,
         )?;
     }
-    if c.wait_for_parent != Wait::BeforeCgroups {
-        cgroupns_step(c)?;
+    if c.unshare_cgroupns {
+        step(
+            "new-cgroup-namespace",
+            "unshare(CLONE_NEWCGROUP): the container's cgroup becomes its /",
+            || namespaces::unshare(NsKind::Cgroup.clone_flag()),
+        )?;
     }
     if let Some((f, path)) = &c.join_mnt {
         step(
@@ -135,13 +123,7 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
     )?;
     let root = rootfs::open_root(&rootfs)?;
     let bind_cgroup = c.cgroup.filter(|_| !plan.ns.has(NsKind::Cgroup));
-    let mut cgroup_ready = c.wait_for_parent != Wait::BeforeCgroups;
     for m in &plan.mounts {
-        if !cgroup_ready && m.kind == MountKind::Cgroup {
-            wait_step(c)?;
-            cgroupns_step(c)?;
-            cgroup_ready = true;
-        }
         step(
             "mount",
             format!("mount {} on {}", m.typ, m.destination),
@@ -156,10 +138,6 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
                 )
             },
         )?;
-    }
-    if !cgroup_ready {
-        wait_step(c)?;
-        cgroupns_step(c)?;
     }
     let fresh_dev = plan
         .mounts
@@ -408,28 +386,6 @@ fn start_hooks(plan: &Plan, state: Option<&str>) -> Result<()> {
             &[],
         )
     })
-}
-
-fn wait_step(c: &InitConfig) -> Result<()> {
-    step(
-        "wait-for-parent",
-        match c.wait_for_parent {
-            Wait::BeforeCgroups => "the parent makes our cgroups and moves us into them",
-            _ => "the parent writes uid_map/gid_map and moves us into the v1 cgroups",
-        },
-        || wait_for_parent(&c.sock),
-    )
-}
-
-fn cgroupns_step(c: &InitConfig) -> Result<()> {
-    if !c.unshare_cgroupns {
-        return Ok(());
-    }
-    step(
-        "new-cgroup-namespace",
-        "unshare(CLONE_NEWCGROUP): the container's cgroup becomes its /",
-        || namespaces::unshare(NsKind::Cgroup.clone_flag()),
-    )
 }
 
 pub fn wait_for_parent(sock: &OwnedFd) -> Result<()> {

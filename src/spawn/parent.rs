@@ -31,12 +31,8 @@ pub struct SpawnOptions<'a> {
     pub preserve_fds: u32,
     /// Descriptors of husk's own that the child must close at once.
     pub close_in_child: &'a [i32],
-    /// The container's cgroup: made and limited, or only laid out when
-    /// `make_cgroup` is given.
+    /// The container's cgroup, already made and limited.
     pub cgroup: Option<&'a Cgroup>,
-    /// Make the cgroup after the clone, while the init makes its namespaces
-    /// and mounts (v1 and hybrid hosts, no user namespace): see `spawn`.
-    pub make_cgroup: Option<&'a dyn Fn() -> Result<Cgroup>>,
     /// A connected --console-socket for the terminal's master.
     pub console_sock: Option<i32>,
 }
@@ -48,8 +44,6 @@ pub struct Init {
     sock: OwnedFd,
     /// The terminal's master, when husk itself drives it (run).
     pub master: Option<OwnedFd>,
-    /// The cgroup husk made after the clone (`SpawnOptions::make_cgroup`).
-    pub made_cgroup: Option<Cgroup>,
 }
 
 impl Init {
@@ -150,24 +144,9 @@ pub fn spawn(o: &SpawnOptions) -> Result<Init> {
     let new = ns.new & !NsKind::Time.clone_flag();
     let need_maps = ns.is_new(NsKind::User);
     let place_v1 = o.cgroup.is_some_and(|c| c.has_v1());
-    // Two CPUs, two processes: on a v1 or hybrid host the init has to be
-    // moved into its cgroups after the clone anyway, so husk makes them
-    // then, while the init makes its own namespaces (a network namespace
-    // alone is ~1 ms of kernel work) and the mounts that come before the
-    // first cgroup mount. The init waits for husk only there.
-    let later = o.make_cgroup.filter(|_| !need_maps && join_user.is_none());
-    let init_unshares = if later.is_some() {
-        new & !(NsKind::Pid.clone_flag() | NsKind::Cgroup.clone_flag())
-    } else {
-        0
-    };
-    let need_go = need_maps || place_v1 || later.is_some();
+    let need_go = need_maps || place_v1;
     // v2: the init is born in its cgroup (CLONE_INTO_CGROUP), no handoff.
-    let cgroup_fd = match o
-        .cgroup
-        .filter(|_| later.is_none())
-        .and_then(|c| c.v2_dir())
-    {
+    let cgroup_fd = match o.cgroup.and_then(|c| c.v2_dir()) {
         Some(d) => Some(
             mounts::openat2(
                 libc::AT_FDCWD,
@@ -186,7 +165,7 @@ pub fn spawn(o: &SpawnOptions) -> Result<Init> {
     let clone_flags = if join_user.is_some() {
         0
     } else {
-        new & !NsKind::Cgroup.clone_flag() & !init_unshares
+        new & !NsKind::Cgroup.clone_flag()
     };
     let staged = join_user.is_some();
     let cfg = |sock: OwnedFd, join_mnt: Option<(File, PathBuf)>| InitConfig {
@@ -194,12 +173,7 @@ pub fn spawn(o: &SpawnOptions) -> Result<Init> {
         plan,
         sock,
         fifo: o.fifo.map(|f| f.as_raw_fd()),
-        unshare: init_unshares,
-        wait_for_parent: match (need_go && !staged, later.is_some()) {
-            (false, _) => init::Wait::No,
-            (true, false) => init::Wait::First,
-            (true, true) => init::Wait::BeforeCgroups,
-        },
+        wait_for_parent: need_go && !staged,
         new_userns: need_maps,
         unshare_cgroupns: ns.is_new(NsKind::Cgroup) && !staged,
         join_mnt,
@@ -240,79 +214,40 @@ pub fn spawn(o: &SpawnOptions) -> Result<Init> {
     drop(entered);
     drop(span);
     drop(child_sock);
-    let made = match later {
-        Some(make) => Some(make().inspect_err(|_| kill_and_reap(pid))?),
-        None => None,
-    };
-    let r = after_clone(
-        o,
-        pid,
-        pidfd,
-        parent_sock,
-        join_user.is_some(),
-        made.as_ref(),
-        host_ns,
-    );
-    match r {
-        Ok(mut init) => {
-            init.made_cgroup = made;
-            Ok(init)
-        }
-        Err(e) => {
-            // The init is dead and reaped: nothing holds the cgroup.
-            if let Some(cg) = made {
-                let _ = cg.destroy();
-            }
-            Err(e)
-        }
-    }
-}
-
-/// Hand over (id maps, cgroups) and wait until the init is ready.
-fn after_clone(
-    o: &SpawnOptions,
-    pid: i32,
-    pidfd: OwnedFd,
-    parent_sock: OwnedFd,
-    staged: bool,
-    made: Option<&Cgroup>,
-    host_ns: Vec<File>,
-) -> Result<Init> {
-    let plan = o.plan;
-    let ns = &plan.ns;
-    let need_maps = ns.is_new(NsKind::User);
-    let cgroup = made.or(o.cgroup);
-    let place_v1 = cgroup.is_some_and(|c| c.has_v1());
-    let need_go = need_maps || place_v1 || made.is_some();
     if need_go {
-        let mut what = Vec::new();
-        if need_maps {
-            what.push(idmap::describe(&plan.uid_mappings, &plan.gid_mappings));
-        }
-        if made.is_some() {
-            what.push(format!("move {pid} into its cgroups"));
-        } else if place_v1 {
-            what.push(format!("move {pid} into the v1 cgroups"));
-        }
-        step("hand-over", what.join(", "), || {
-            if need_maps {
-                idmap::write_maps(pid, &plan.uid_mappings, &plan.gid_mappings)?;
-            }
-            if let Some(cg) = cgroup.filter(|_| place_v1 || made.is_some()) {
-                cg.place(pid, made.is_some())?;
-            }
-            sync::send(&parent_sock, sync::GO, b"")
-        })
+        step(
+            "hand-over",
+            format!(
+                "{}move {pid} into the v1 cgroups",
+                if need_maps {
+                    format!(
+                        "{}, ",
+                        idmap::describe(&plan.uid_mappings, &plan.gid_mappings)
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+            || {
+                if need_maps {
+                    idmap::write_maps(pid, &plan.uid_mappings, &plan.gid_mappings)?;
+                }
+                if let Some(cg) = o.cgroup.filter(|_| place_v1) {
+                    cg.place_v1(pid)?;
+                }
+                sync::send(&parent_sock, sync::GO, b"")
+            },
+        )
         .map_err(|e| {
             kill_and_reap(pid);
-            // An init that works while husk makes its cgroup (Wait::
-            // BeforeCgroups) may have failed first, on its own (a bad
-            // mount, say), and left the reason on the socket: that is the
-            // error to report, not the move of a process that is gone.
+            // The init may have failed on its own before it read GO (its
+            // first steps run before the wait) and left the reason on the
+            // socket: that is the error to report, not the move of a
+            // process that is gone.
             own_error(&parent_sock).unwrap_or(e)
         })?;
     }
-    let (pid, pidfd) = if staged && ns.is_new(NsKind::Pid) {
+    let (pid, pidfd) = if join_user.is_some() && ns.is_new(NsKind::Pid) {
         // The intermediate reports the init's PID and exits.
         let r = (|| -> Result<(i32, OwnedFd)> {
             match sync::recv(&parent_sock)? {
@@ -400,7 +335,6 @@ fn finish(
             pidfd,
             sock: parent_sock,
             master,
-            made_cgroup: None,
         }),
         Some((sync::ERROR, msg)) => {
             kill_and_reap(pid);

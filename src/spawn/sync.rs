@@ -125,3 +125,23 @@ pub fn recv_full(fd: &OwnedFd) -> Result<Option<Message>> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An init that fails before it reads GO closes its end with GO unread:
+    /// husk must still get the init's error, not ECONNRESET.
+    #[test]
+    fn the_peers_last_words_survive_an_unread_message() {
+        let (husk, init) = pair().unwrap();
+        send(&husk, GO, b"").unwrap();
+        send(&init, ERROR, b"step \"mount\": ENODEV").unwrap();
+        drop(init);
+        assert_eq!(
+            recv(&husk).unwrap(),
+            Some((ERROR, b"step \"mount\": ENODEV".to_vec()))
+        );
+        assert_eq!(recv(&husk).unwrap(), None);
+    }
+}

@@ -30,13 +30,15 @@ pub fn document() -> Value {
             // "seccomp support is compiled in", and a caller that read
             // false would likely drop the profile and run the container
             // unconfined, where create instead refuses the profile by name.
-            // No flag can be set without the library, so supportedFlags is
-            // empty, and the annotation below says why.
+            // No flag can be set and no architecture filtered without the
+            // library, so supportedFlags and archs are empty, and the
+            // annotation below says why. With it, archs lists only what
+            // this libseccomp can filter.
             "seccomp": {
                 "enabled": true,
                 "actions": seccomp::ACTIONS,
                 "operators": seccomp::OPERATORS,
-                "archs": seccomp::ARCHES,
+                "archs": seccomp::supported_archs(),
                 "knownFlags": seccomp::FLAGS,
                 "supportedFlags": seccomp::supported_flags(),
             },

@@ -199,25 +199,10 @@ impl Seccomp {
         // has no LoongArch): try each on a scratch filter here, so that one
         // it lacks fails now, before any namespace or cgroup exists, and
         // not in the container's init.
-        let mut scratch = (!self.architectures.is_empty())
-            .then(|| lib::Filter::new(lib, lib::ACT_ALLOW))
-            .transpose()?;
-        for a in &self.architectures {
-            let Some(token) = lib::arch_token(a) else {
-                bail!("linux.seccomp.architectures: unknown architecture {a:?}");
-            };
-            if let Some(f) = scratch.as_mut() {
-                f.add_arch(token).map_err(|e| {
-                    // EDOM: libseccomp keeps one byte order per filter, the
-                    // host's (big-endian s390x or mips next to x86_64).
-                    let why = if e.errno() == Some(nix::errno::Errno::EDOM) {
-                        "its byte order is not this host's, and one filter cannot mix them"
-                            .to_string()
-                    } else {
-                        format!("libseccomp {} cannot filter it", version_of(lib))
-                    };
-                    e.context(format!("linux.seccomp.architectures: {a}: {why}"))
-                })?;
+        if !self.architectures.is_empty() {
+            let mut scratch = lib::Filter::new(lib, lib::ACT_ALLOW)?;
+            for a in &self.architectures {
+                try_arch(lib, &mut scratch, a)?;
             }
         }
         for f in &self.flags {
@@ -352,8 +337,26 @@ pub fn supported_archs() -> Vec<&'static str> {
     ARCHES
         .iter()
         .copied()
-        .filter(|a| lib::arch_token(a).is_some_and(|t| scratch.add_arch(t).is_ok()))
+        .filter(|a| try_arch(lib, &mut scratch, a).is_ok())
         .collect()
+}
+
+/// Add architecture `a` to `scratch`: can this libseccomp filter it next
+/// to the host's own? The error names the field and why not.
+fn try_arch(lib: &'static lib::Lib, scratch: &mut lib::Filter, a: &str) -> Result<()> {
+    let Some(token) = lib::arch_token(a) else {
+        bail!("linux.seccomp.architectures: unknown architecture {a:?}");
+    };
+    scratch.add_arch(token).map_err(|e| {
+        // EDOM: libseccomp keeps one byte order per filter, the host's
+        // (big-endian s390x or mips next to x86_64).
+        let why = if e.errno() == Some(nix::errno::Errno::EDOM) {
+            "its byte order is not this host's, and one filter cannot mix them".to_string()
+        } else {
+            format!("libseccomp {} cannot filter it", version_of(lib))
+        };
+        e.context(format!("linux.seccomp.architectures: {a}: {why}"))
+    })
 }
 
 pub fn supported_flags() -> Vec<&'static str> {

@@ -1003,6 +1003,42 @@ fn linux_devices_are_created_with_their_mode_and_owner() {
     assert_eq!(v["myfifo"], "fifo 0:0 620 0 0", "{out}");
 }
 
+/// The image's own /dev (no tmpfs over it) with a stale file and a stale
+/// symlink where linux.devices wants nodes: both are replaced, and the
+/// symlink's target is not written through.
+#[test]
+fn linux_devices_replace_what_the_image_left_there() {
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    let mounts: Vec<serde_json::Value> = b.config["mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| !m["destination"].as_str().unwrap_or("").starts_with("/dev"))
+        .cloned()
+        .collect();
+    b.set("/mounts", json!(mounts));
+    let dev = b.rootfs().join("dev");
+    std::fs::create_dir_all(&dev).unwrap();
+    std::fs::write(dev.join("fuse"), "stale\n").unwrap();
+    std::fs::write(b.rootfs().join("etc/target"), "keep\n").unwrap();
+    std::os::unix::fs::symlink("/etc/target", dev.join("loopish")).unwrap();
+    b.set(
+        "/linux/devices",
+        json!([
+            {"path": "/dev/null", "type": "c", "major": 1, "minor": 3, "fileMode": 0o666},
+            {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 0o600},
+            {"path": "/dev/loopish", "type": "b", "major": 7, "minor": 3, "fileMode": 0o640}
+        ]),
+    );
+    b.sh("for d in fuse loopish; do echo $d=$(stat -c '%F %t:%T %a' /dev/$d); done; echo target=$(cat /etc/target)");
+    let out = ok(&h.run(&b, &unique_id("stale-dev")));
+    let v = kv(&out);
+    assert_eq!(v["fuse"], "character special file a:e5 600", "{out}");
+    assert_eq!(v["loopish"], "block special file 7:3 640", "{out}");
+    assert_eq!(v["target"], "keep", "{out}");
+}
+
 #[test]
 fn device_path_through_symlink_stays_in_rootfs() {
     let h = Husk::new();

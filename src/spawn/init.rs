@@ -151,11 +151,7 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
             } else {
                 "mknod null zero full random urandom tty"
             },
-            || {
-                devices::default_devices()
-                    .iter()
-                    .try_for_each(|d| devices::create(&root, &rootfs, d, in_userns))
-            },
+            || devices::create_all(&root, &rootfs, &devices::default_devices(), in_userns),
         )?;
         step(
             "create-dev-links",
@@ -167,11 +163,7 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
         step(
             "create-devices",
             format!("{} from linux.devices", plan.devices.len()),
-            || {
-                plan.devices
-                    .iter()
-                    .try_for_each(|d| devices::create(&root, &rootfs, d, in_userns))
-            },
+            || devices::create_all(&root, &rootfs, &plan.devices, in_userns),
         )?;
     }
     step(

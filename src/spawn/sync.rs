@@ -80,12 +80,15 @@ pub fn recv(fd: &OwnedFd) -> Result<Option<(u8, Vec<u8>)>> {
 
 /// Like recv, keeping a passed file descriptor.
 pub fn recv_full(fd: &OwnedFd) -> Result<Option<Message>> {
-    let mut buf = vec![0u8; 65536];
+    // Room for the largest message, left uninitialised: zeroing 64 KiB
+    // would touch 16 pages, each a page fault (and, in the freshly forked
+    // init, a copy-on-write) for messages that are mostly one byte long.
+    let mut buf: Vec<u8> = Vec::with_capacity(65536);
     let mut ctl = [0u64; 4];
     loop {
         let mut iov = libc::iovec {
             iov_base: buf.as_mut_ptr().cast(),
-            iov_len: buf.len(),
+            iov_len: buf.capacity(),
         };
         // SAFETY: plain data; the pointers are set right below.
         let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
@@ -107,8 +110,10 @@ pub fn recv_full(fd: &OwnedFd) -> Result<Option<Message>> {
             } else {
                 None
             };
-            buf.truncate(r as usize);
+            // SAFETY: the kernel wrote the first r bytes.
+            unsafe { buf.set_len(r as usize) };
             let kind = buf.remove(0);
+            buf.shrink_to_fit();
             return Ok(Some((kind, buf, passed)));
         }
         if r == 0 {

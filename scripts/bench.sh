@@ -12,6 +12,8 @@
 #   (c) N containers in sequence, each timed                 (seq.sh)
 #   (d) M containers alive at once (run --detach of sleep), then deleted
 #   (e) `state` of a running container
+#   (f) `run` of `true` like for like: all runtimes on a cgroup v2 view
+#       (inside cg2ns), each making its cgroup
 # plus per-step timings from `husk --debug run`, a probe of what a v1
 # cgroup.procs write costs here, peak RSS and binary sizes. Each workload
 # runs unpinned and pinned to one CPU (taskset -c 0). The results (hyperfine
@@ -32,7 +34,7 @@
 #                          back and again HUSK_BENCH_STEP_GAP seconds apart [20]
 #   HUSK_BENCH_STEP_GAP    [0.3]
 #   HUSK_BENCH_MODES       "unpinned pinned", or one of them
-#   HUSK_BENCH_ONLY        a subset of "a b c d e steps probe rss" [all]
+#   HUSK_BENCH_ONLY        a subset of "a b c d e f steps probe rss" [all]
 #
 # Runs as root (re-runs itself with sudo); installs runc, crun, hyperfine,
 # time and jq with apt-get when missing.
@@ -53,7 +55,7 @@ ALIVE_RUNS=${HUSK_BENCH_ALIVE_RUNS:-5}
 STEP_RUNS=${HUSK_BENCH_STEP_RUNS:-20}
 STEP_GAP=${HUSK_BENCH_STEP_GAP:-0.3}
 MODES=${HUSK_BENCH_MODES:-unpinned pinned}
-ONLY=${HUSK_BENCH_ONLY:-a b c d e steps probe rss}
+ONLY=${HUSK_BENCH_ONLY:-a b c d e f steps probe rss}
 RUNTIMES=(husk runc crun)
 
 case $REPO_ROOT in *[[:space:]]*) die "the repository path must not contain spaces: $REPO_ROOT" ;; esac
@@ -258,6 +260,33 @@ bench_run() {
         say "### (a) \`run\` of \`true\`, $MODE"
         say
         table_hf "$R/$MODE-a-run.json"
+    } | add_report
+}
+
+# (f) like for like: every runtime in one cg2ns, each making its cgroup
+bench_like() {
+    heading "(f) run of true, like for like on a cgroup v2 view, $MODE"
+    # hyperfine itself runs inside cg2ns, so no row pays for the wrapper.
+    # husk sees a unified host there and takes its v2 path (one cgroup,
+    # clone3 into it); runc and crun make their cgroup with cgroupfs.
+    local args=()
+    args+=(-n husk "${CMD[husk]} run --bundle $T/true $TAG-hf")
+    args+=(-n runc "${CMD[runc]} run --bundle $T/true $TAG-rf")
+    args+=(-n crun "$CRUN_PLAIN --cgroup-manager=cgroupfs run --bundle $T/true $TAG-cf")
+    args+=(-n "crun, no cgroup" "${CMD[crun]} run --bundle $T/true $TAG-cg")
+    args+=(-n floor "$T/bin/floor $ROOTFS")
+    "${PIN[@]}" "$T/bin/cg2ns" hyperfine -N --style none --runs "$RUNS" --warmup "$WARMUP" \
+        --export-json "$R/$MODE-f-like.json" "${args[@]}"
+    {
+        say
+        say "### (f) \`run\` of \`true\`, like for like on a cgroup v2 view, $MODE"
+        say
+        say "hyperfine and all three runtimes inside one cg2ns (cgroup2 over /sys/fs/cgroup, which holds only"
+        say "the controllers this host gives cgroup2). Each runtime makes one cgroup and runs the"
+        say "container in it: husk with clone3(CLONE_INTO_CGROUP), runc and crun with their cgroupfs"
+        say "managers. No row pays for the wrapper. \"crun, no cgroup\" is crun as in (a)."
+        say
+        table_hf "$R/$MODE-f-like.json"
     } | add_report
 }
 
@@ -538,6 +567,7 @@ for MODE in $MODES; do
     heading "Mode: $MODE${PIN[*]:+ (${PIN[*]})}"
     load_note " before $MODE"
     wanted a && bench_run
+    wanted f && bench_like
     wanted b && bench_cycle
     wanted e && bench_state
     wanted steps && bench_steps

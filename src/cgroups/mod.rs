@@ -87,8 +87,7 @@ pub fn hierarchies() -> Result<Vec<Hierarchy>> {
 }
 
 fn mounted_hierarchies() -> Result<Vec<Hierarchy>> {
-    let mountinfo =
-        std::fs::read_to_string("/proc/self/mountinfo").context("read /proc/self/mountinfo")?;
+    let mountinfo = crate::linux::proc::mountinfo()?;
     let own = std::fs::read_to_string("/proc/self/cgroup").context("read /proc/self/cgroup")?;
     let mut out = Vec::new();
     for line in mountinfo.lines() {

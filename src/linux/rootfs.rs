@@ -343,8 +343,7 @@ struct HostCgroup {
 }
 
 fn host_cgroup_mounts() -> Result<Vec<HostCgroup>> {
-    let text =
-        std::fs::read_to_string("/proc/self/mountinfo").context("read /proc/self/mountinfo")?;
+    let text = crate::linux::proc::mountinfo()?;
     Ok(text.lines().filter_map(parse_cgroup_mountinfo).collect())
 }
 

@@ -94,6 +94,7 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
             format!("setns({})", path.display()),
             || namespaces::setns(NsKind::Mount, f, path),
         )?;
+        crate::linux::proc::forget_mountinfo();
     }
     if let Some(v) = plan.process.oom_score_adj {
         step(

@@ -216,6 +216,9 @@ pub fn sentence(step: &str) -> &'static str {
             "One new process, born in new namespaces: its own PIDs, mounts, network, hostname, IPC."
         }
         "hand-over" => "husk maps the container's user IDs and moves the init into its v1 cgroups.",
+        "join-cgroups" => {
+            "The init moves itself into its cgroup in each v1 hierarchy: v1 cannot start a process in one."
+        }
         "wait-for-parent" => "The init waits until husk has set up its IDs and cgroups.",
         "become-userns-root" => {
             "Inside its user namespace the init is root; outside it is an ordinary user."

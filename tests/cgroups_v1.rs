@@ -1307,6 +1307,38 @@ fn init_failing_at_its_first_mount_reports_its_own_error() {
     }
 }
 
+/// The init moves itself into its v1 cgroups (`join-cgroups`). A cgroup
+/// it cannot join, here an existing cpuset with no CPUs (ENOSPC), fails
+/// that step by name, and husk removes everything it made.
+#[test]
+fn init_that_cannot_join_its_cgroup_fails_naming_the_step() {
+    let Some((id, top, rel, _g, h)) = nested_test("cg-nojoin", "c") else {
+        return;
+    };
+    // Made by the test, not by husk: cpuset.cpus and cpuset.mems of a new
+    // v1 cpuset are empty, and nobody may join it.
+    let cpuset = host_dir("cpuset", &rel);
+    std::fs::create_dir_all(&cpuset).unwrap();
+    assert_eq!(read_trim(cpuset.join("cpuset.cpus")), "");
+    let mut b = Bundle::new();
+    b.set("/linux/cgroupsPath", json!(rel));
+    b.sh("true");
+    let e = fails(&run_fg(&h, &b, &id, &[]));
+    assert!(
+        e.contains("join-cgroups")
+            && e.contains(&format!("{}/tasks", cpuset.display()))
+            && e.contains("No space left on device"),
+        "{e}"
+    );
+    assert_no_container(&h, &id);
+    for hr in hierarchies().iter().filter(|h| h.name != "cpuset") {
+        for d in [hr.dir(&rel), hr.dir(&top)] {
+            assert!(!d.exists(), "left behind: {}", d.display());
+        }
+    }
+    assert!(cpuset.is_dir(), "husk removed a cgroup it did not make");
+}
+
 #[test]
 fn failed_create_after_valid_resources_leaves_no_cgroup() {
     let Some((id, top, rel, _g, h)) = nested_test("cg-failcreate", "c") else {

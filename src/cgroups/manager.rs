@@ -348,6 +348,19 @@ impl Cgroup {
         Ok(())
     }
 
+    /// The calling process moves itself into the v1 hierarchies. Writing
+    /// "0" (the caller) to `tasks` moves one thread, the caller, so the
+    /// kernel skips the global cgroup_threadgroup_rwsem that a write of a
+    /// PID to `cgroup.procs` takes for writing, and with it the RCU grace
+    /// period that taking it waits for. husk's init is single-threaded, so
+    /// moving its one thread moves the whole process.
+    pub fn join_v1_self(&self) -> Result<()> {
+        for d in self.dirs.iter().filter(|d| !d.v2) {
+            write_file(&d.path, "tasks", "0").map_err(|(e, _)| e)?;
+        }
+        Ok(())
+    }
+
     pub fn has_v1(&self) -> bool {
         self.dirs.iter().any(|d| !d.v2)
     }

@@ -110,7 +110,12 @@ pub fn spawn(
         ),
         None => None,
     };
-    let place_v1 = cg.is_some_and(Cgroup::has_v1);
+    // As for the init (spawn::parent): with the host's credentials the
+    // child moves itself into the v1 cgroups; in the user namespace that
+    // husk entered it cannot, and husk moves it.
+    let has_v1 = cg.is_some_and(Cgroup::has_v1);
+    let self_join = has_v1 && !identity::rootless();
+    let place_v1 = has_v1 && !self_join;
     let (parent_sock, child_sock) = sync::pair()?;
     let forked = clone::clone3(0, cgroup_fd.as_ref().map(|f| f.as_raw_fd()))
         .map_err(|e| e.context("step \"clone\""))?;
@@ -122,7 +127,11 @@ pub fn spawn(
                 p,
                 preserve_fds,
                 &child_sock,
-                place_v1,
+                match cg {
+                    Some(c) if self_join => V1Join::Itself(c),
+                    _ if place_v1 => V1Join::ByHusk,
+                    _ => V1Join::No,
+                },
                 console_sock,
                 st.seccomp.as_ref(),
             );
@@ -159,12 +168,22 @@ pub fn spawn(
     }
 }
 
+/// How the exec'd process gets into the container's v1 cgroups.
+enum V1Join<'a> {
+    /// No v1 hierarchy (or no cgroup).
+    No,
+    /// It moves itself, first thing.
+    Itself(&'a Cgroup),
+    /// husk moves it; it waits for husk's go-ahead.
+    ByHusk,
+}
+
 fn child(
     ns: &[(NsKind, File, PathBuf)],
     p: &ProcessPlan,
     preserve_fds: u32,
     sock: &OwnedFd,
-    wait: bool,
+    v1: V1Join,
     console_sock: Option<i32>,
     seccomp: Option<&crate::linux::seccomp::Seccomp>,
 ) -> Result<std::convert::Infallible> {
@@ -181,7 +200,14 @@ fn child(
     }
     // Before entering the container's mount namespace: see linux/lsm.rs.
     let labels = init::open_labels(p)?;
-    if wait {
+    if let V1Join::Itself(cg) = v1 {
+        step(
+            "join-cgroups",
+            "write 0 (this thread) to tasks in each v1 hierarchy",
+            || cg.join_v1_self(),
+        )?;
+    }
+    if let V1Join::ByHusk = v1 {
         step(
             "wait-for-parent",
             "husk moves us into the v1 cgroups",

@@ -27,6 +27,9 @@ pub struct InitConfig<'a> {
     /// Wait for the parent's go-ahead: id maps written and/or placed in
     /// the v1 cgroups.
     pub wait_for_parent: bool,
+    /// Move into the v1 cgroups here, first thing (see
+    /// `Cgroup::join_v1_self`), rather than be moved by husk.
+    pub join_v1: bool,
     /// A new user namespace: become its root once the maps exist.
     pub new_userns: bool,
     /// Make the cgroup namespace here, once inside the container's cgroup,
@@ -67,6 +70,13 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
     )?;
     // While /proc is still the host's: see linux/lsm.rs.
     let labels = open_labels(&plan.process)?;
+    if let Some(cg) = c.cgroup.filter(|_| c.join_v1) {
+        step(
+            "join-cgroups",
+            "write 0 (this thread) to tasks in each v1 hierarchy",
+            || cg.join_v1_self(),
+        )?;
+    }
     if c.wait_for_parent {
         step(
             "wait-for-parent",

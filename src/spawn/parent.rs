@@ -143,7 +143,13 @@ pub fn spawn(o: &SpawnOptions) -> Result<Init> {
     let (parent_sock, child_sock) = sync::pair()?;
     let new = ns.new & !NsKind::Time.clone_flag();
     let need_maps = ns.is_new(NsKind::User);
-    let place_v1 = o.cgroup.is_some_and(|c| c.has_v1());
+    let has_v1 = o.cgroup.is_some_and(|c| c.has_v1());
+    // v1 has no CLONE_INTO_CGROUP. An init with the host's credentials
+    // moves itself (see Cgroup::join_v1_self): no global lock, no grace
+    // period, no round trip. In a user namespace it cannot write the
+    // host's cgroup files, so husk moves it, along with its id maps.
+    let self_join = has_v1 && !need_maps && join_user.is_none();
+    let place_v1 = has_v1 && !self_join;
     let need_go = need_maps || place_v1;
     // v2: the init is born in its cgroup (CLONE_INTO_CGROUP), no handoff.
     let cgroup_fd = match o.cgroup.and_then(|c| c.v2_dir()) {
@@ -174,6 +180,7 @@ pub fn spawn(o: &SpawnOptions) -> Result<Init> {
         sock,
         fifo: o.fifo.map(|f| f.as_raw_fd()),
         wait_for_parent: need_go && !staged,
+        join_v1: self_join,
         new_userns: need_maps,
         unshare_cgroupns: ns.is_new(NsKind::Cgroup) && !staged,
         join_mnt,

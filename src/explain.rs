@@ -6,7 +6,7 @@
 //! lines never land in the container's stdio (not even once the init has
 //! made a pty its stdio).
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -56,14 +56,7 @@ pub fn enabled() -> bool {
 
 pub fn start(mode: Mode, start: Instant) -> Result<()> {
     let out = match mode {
-        Mode::Svg(_) => {
-            // SAFETY: literal name; MFD_CLOEXEC keeps it out of the container.
-            let fd = unsafe { libc::memfd_create(c"husk-explain".as_ptr(), libc::MFD_CLOEXEC) };
-            if fd < 0 {
-                return Err(Error::sys("memfd_create(husk-explain)", Errno::last()));
-            }
-            fd
-        }
+        Mode::Svg(_) => shared_record_file()?.into_raw_fd(),
         _ => {
             // SAFETY: duplicating our own stderr.
             let fd = unsafe { libc::fcntl(2, libc::F_DUPFD_CLOEXEC, 3) };
@@ -82,6 +75,27 @@ pub fn start(mode: Mode, start: Instant) -> Result<()> {
     };
     let _ = EXPLAIN.set(e);
     Ok(())
+}
+
+/// A memfd for the SVG mode's records, which husk and the init (a fork)
+/// write at the same time.
+fn shared_record_file() -> Result<OwnedFd> {
+    // SAFETY: literal name; MFD_CLOEXEC keeps it out of the container.
+    let fd = unsafe { libc::memfd_create(c"husk-explain".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(Error::sys("memfd_create(husk-explain)", Errno::last()));
+    }
+    // SAFETY: a fresh fd, owned by nothing else.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // Both processes write through this one open file. A memfd gets no
+    // f_pos lock (it is not opened through a path), so two writers can
+    // land at one offset and one record overwrites the other. O_APPEND
+    // puts each write at the end, under the inode's lock.
+    // SAFETY: fd is open; F_SETFL takes an int.
+    if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, libc::O_APPEND) } < 0 {
+        return Err(Error::sys("fcntl(husk-explain, O_APPEND)", Errno::last()));
+    }
+    Ok(fd)
 }
 
 fn write(fd: i32, s: &str) {
@@ -303,6 +317,42 @@ pub fn sentence(step: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// husk and its init write records through one shared open file: none
+    /// may be lost. Without O_APPEND, writes from the two processes landed
+    /// at the same offset (an `--explain=svg` timeline lost its `clone`
+    /// step about once in 200 runs).
+    #[test]
+    fn two_processes_writing_records_lose_none() {
+        const N: usize = 3000;
+        let f = shared_record_file().unwrap();
+        let line = |who: &str, i: usize| format!("{{\"who\":\"{who}\",\"i\":{i}}}\n");
+        // SAFETY: the child only calls write(2) and _exit(2), which are
+        // async-signal-safe, so forking the threaded test harness is sound.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        let who = if pid == 0 { "child" } else { "parent" };
+        let lines: Vec<String> = (0..N).map(|i| line(who, i)).collect();
+        for l in &lines {
+            write(f.as_raw_fd(), l);
+        }
+        if pid == 0 {
+            // SAFETY: leave the forked copy without running the harness.
+            unsafe { libc::_exit(0) };
+        }
+        let mut status = 0;
+        // SAFETY: reaping our own child.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        let mut text = String::new();
+        let mut file = std::fs::File::from(f);
+        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(0)).unwrap();
+        std::io::Read::read_to_string(&mut file, &mut text).unwrap();
+        let whole = text
+            .lines()
+            .filter(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
+            .count();
+        assert_eq!(whole, 2 * N, "records lost or torn");
+    }
 
     #[test]
     fn modes() {

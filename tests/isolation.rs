@@ -1009,17 +1009,8 @@ fn linux_devices_are_created_with_their_mode_and_owner() {
 #[test]
 fn linux_devices_replace_what_the_image_left_there() {
     let h = Husk::new();
-    let mut b = Bundle::new();
-    let mounts: Vec<serde_json::Value> = b.config["mounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| !m["destination"].as_str().unwrap_or("").starts_with("/dev"))
-        .cloned()
-        .collect();
-    b.set("/mounts", json!(mounts));
+    let mut b = Bundle::with_image_dev();
     let dev = b.rootfs().join("dev");
-    std::fs::create_dir_all(&dev).unwrap();
     std::fs::write(dev.join("fuse"), "stale\n").unwrap();
     std::fs::write(b.rootfs().join("etc/target"), "keep\n").unwrap();
     std::os::unix::fs::symlink("/etc/target", dev.join("loopish")).unwrap();

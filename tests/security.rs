@@ -117,22 +117,6 @@ fn masking_refuses_a_fake_dev_null() {
 // ---------------------------------------------------------------------------
 // Helpers for the attacks below.
 
-/// The busybox bundle without the /dev tmpfs (and what is mounted under
-/// it), so the image's own /dev, which an attacker controls, is used.
-fn bundle_with_image_dev() -> Bundle {
-    let mut b = Bundle::new();
-    let mounts: Vec<serde_json::Value> = b.config["mounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| !m["destination"].as_str().unwrap_or("").starts_with("/dev"))
-        .cloned()
-        .collect();
-    b.set("/mounts", json!(mounts));
-    std::fs::create_dir_all(b.rootfs().join("dev")).unwrap();
-    b
-}
-
 /// A host directory outside every rootfs, holding one marker file, to
 /// point symlinks at; [`assert_untouched`] checks it afterwards.
 fn host_target(label: &str) -> tempfile::TempDir {
@@ -413,7 +397,7 @@ fn procfs_and_sysfs_never_follow_a_link_out_or_land_on_a_file() {
 #[test]
 fn masking_refuses_a_dev_null_symlink_to_core_pattern() {
     let h = Husk::new();
-    let mut b = bundle_with_image_dev();
+    let mut b = Bundle::with_image_dev();
     let before = read_trim("/proc/sys/kernel/core_pattern");
     std::os::unix::fs::symlink("/proc/sys/kernel/core_pattern", b.rootfs().join("dev/null"))
         .unwrap();
@@ -485,7 +469,7 @@ fn dev_console_that_is_not_a_file_is_refused() {
         None,
     ] {
         let h = Husk::new();
-        let mut b = bundle_with_image_dev();
+        let mut b = Bundle::with_image_dev();
         // The /dev/pts devpts back, for the pty.
         b.add_mount(
             json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts",

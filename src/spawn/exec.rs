@@ -201,11 +201,7 @@ fn child(
     // Before entering the container's mount namespace: see linux/lsm.rs.
     let labels = init::open_labels(p)?;
     if let V1Join::Itself(cg) = v1 {
-        step(
-            "join-cgroups",
-            "write 0 (this thread) to tasks in each v1 hierarchy",
-            || cg.join_v1_self(),
-        )?;
+        init::join_cgroups(cg)?;
     }
     if let V1Join::ByHusk = v1 {
         step(

@@ -71,11 +71,7 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
     // While /proc is still the host's: see linux/lsm.rs.
     let labels = open_labels(&plan.process)?;
     if let Some(cg) = c.cgroup.filter(|_| c.join_v1) {
-        step(
-            "join-cgroups",
-            "write 0 (this thread) to tasks in each v1 hierarchy",
-            || cg.join_v1_self(),
-        )?;
+        join_cgroups(cg)?;
     }
     if c.wait_for_parent {
         step(
@@ -389,6 +385,16 @@ fn start_hooks(plan: &Plan, state: Option<&str>) -> Result<()> {
             &[],
         )
     })
+}
+
+/// The step in which the init (or `husk exec`'s child) moves itself into
+/// the v1 cgroups: see `Cgroup::join_v1_self`.
+pub fn join_cgroups(cg: &Cgroup) -> Result<()> {
+    step(
+        "join-cgroups",
+        "write 0 (this thread) to tasks in each v1 hierarchy",
+        || cg.join_v1_self(),
+    )
 }
 
 pub fn wait_for_parent(sock: &OwnedFd) -> Result<()> {

@@ -90,6 +90,23 @@ impl Bundle {
         Bundle { dir, config }
     }
 
+    /// As [`Bundle::new`], without the /dev tmpfs (and what is mounted
+    /// under it), so the image's own /dev, which an attacker controls, is
+    /// used.
+    pub fn with_image_dev() -> Bundle {
+        let mut b = Bundle::new();
+        let mounts: Vec<Value> = b.config["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| !m["destination"].as_str().unwrap_or("").starts_with("/dev"))
+            .cloned()
+            .collect();
+        b.set("/mounts", json!(mounts));
+        std::fs::create_dir_all(b.rootfs().join("dev")).unwrap();
+        b
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }

@@ -6,6 +6,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use common::*;
 use serde_json::{Value, json};
@@ -338,4 +339,108 @@ fn without_libseccomp_only_profiles_fail() {
         "{e}"
     );
     assert_no_state_or_mounts(&h, &b, &id);
+}
+
+/// Without no_new_privs the filter is loaded before the capabilities are
+/// set, so husk's own calls after it must be ones runc's init makes there:
+/// a profile that kills for the calls husk used to make (close_range,
+/// getcwd, statx, sendto, recvfrom, recvmsg) still runs, for run and for
+/// create/start.
+#[test]
+fn no_husk_call_after_the_filter_that_runc_does_not_make() {
+    let profile = json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{
+        "names": ["close_range", "getcwd", "statx", "sendto", "recvfrom", "recvmsg"],
+        "action": "SCMP_ACT_KILL_PROCESS"}]});
+    let h = Husk::new();
+    for how in ["run", "create"] {
+        let mut b = Bundle::new();
+        b.set("/process/args", json!(["/bin/echo", "started"]))
+            .set("/linux/seccomp", profile.clone())
+            .set("/process/noNewPrivileges", json!(false))
+            .set("/process/user", json!({"uid": 1000, "gid": 1000}));
+        let id = unique_id("late");
+        let out = if how == "run" {
+            ok(&h.run(&b, &id))
+        } else {
+            b.write();
+            let log = b.path().join("out.log");
+            let o = h.timed(
+                &["create", "--bundle", b.arg(), &id],
+                Stdin::Null,
+                Out::Beside(&log),
+                TIMEOUT,
+            );
+            assert!(o.status.success(), "create: {}", stderr(&o));
+            ok(&h.cmd(&["start", &id]));
+            h.wait_status(&id, "stopped");
+            ok(&h.cmd(&["delete", &id]));
+            std::fs::read_to_string(&log).unwrap()
+        };
+        assert!(out.contains("started"), "{how}: {out}");
+    }
+}
+
+/// A profile written before Linux 5.9 allows what it lists and not
+/// close_range; husk (without no_new_privs) still starts the container.
+#[test]
+fn allow_list_without_close_range_runs_without_nnp() {
+    let allowed: Vec<&str> = include_str!("data/seccomp-allow-no-close-range.txt")
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    let o = run_with(
+        json!({"defaultAction": "SCMP_ACT_ERRNO",
+               "syscalls": [{"names": allowed, "action": "SCMP_ACT_ALLOW"}]}),
+        "echo ok",
+        false,
+    );
+    assert!(ok(&o).contains("ok"));
+}
+
+/// A NOTIFY rule on a call husk's init once made late (getcwd) must not
+/// hang create: the listener fd reaches the agent before the init goes on.
+#[test]
+fn notify_on_getcwd_does_not_hang_create() {
+    let h = Husk::new();
+    let sock = h.root.path().join("agent.sock");
+    let l = UnixListener::bind(&sock).unwrap();
+    let mut b = Bundle::new();
+    b.sh("cd /tmp && pwd")
+        .set("/process/noNewPrivileges", json!(false))
+        .set(
+            "/linux/seccomp",
+            json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": sock,
+                   "syscalls": [{"names": ["getcwd"], "action": "SCMP_ACT_NOTIFY"}]}),
+        );
+    // The agent lets every notified call through to the kernel.
+    std::thread::spawn(move || {
+        let (conn, _) = l.accept().unwrap();
+        let mut data = [0u8; 8192];
+        let (_, fd) = recv_with_fd(&conn, &mut data);
+        loop {
+            // SAFETY: as in notify_listener_answers_for_the_kernel.
+            let mut req: libc::seccomp_notif = unsafe { std::mem::zeroed() };
+            // SAFETY: fd is the listener; req is what RECV takes.
+            if unsafe { libc::ioctl(fd.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_RECV, &mut req) } < 0
+            {
+                return;
+            }
+            let resp = libc::seccomp_notif_resp {
+                id: req.id,
+                val: 0,
+                error: 0,
+                flags: libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32,
+            };
+            // SAFETY: fd is the listener; resp is a seccomp_notif_resp.
+            unsafe { libc::ioctl(fd.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_SEND, &resp) };
+        }
+    });
+    b.write();
+    let o = h.timed(
+        &["run", "--bundle", b.arg(), &unique_id("nfy")],
+        Stdin::Null,
+        Out::Temp,
+        Duration::from_secs(20),
+    );
+    assert_eq!(ok(&o).trim(), "/tmp");
 }

@@ -176,9 +176,41 @@ pub fn set_eip(effective: u64, permitted: u64, inheritable: u64) -> Result<()> {
     Ok(())
 }
 
+/// Make the effective set the whole permitted set. After setresuid to a
+/// non-zero uid the kernel empties the effective set (PR_SET_KEEPCAPS keeps
+/// only the permitted one), and a seccomp filter without no_new_privs needs
+/// CAP_SYS_ADMIN effective; set_eip then sets the final sets.
+pub fn raise_effective() -> Result<()> {
+    let hdr = CapHeader {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: version 3 takes a header and two data words, which the
+    // kernel fills.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_capget,
+            &hdr as *const CapHeader,
+            data.as_mut_ptr(),
+        )
+    };
+    if r < 0 {
+        return Err(Error::sys("capget", Errno::last()));
+    }
+    let get = |f: fn(&CapData) -> u32| u64::from(f(&data[0])) | (u64::from(f(&data[1])) << 32);
+    let permitted = get(|d| d.permitted);
+    if get(|d| d.effective) == permitted {
+        return Ok(());
+    }
+    set_eip(permitted, permitted, get(|d| d.inheritable))
+}
+
 /// Raise the ambient set; each cap must already be permitted and inheritable.
+/// Reads nothing (not even cap_last_cap): it may run under the container's
+/// seccomp filter, and `mask` holds only capabilities the kernel knows.
 pub fn raise_ambient(mask: u64) -> Result<()> {
-    for cap in 0..=last_cap() {
+    for cap in 0..64u32 {
         if mask & (1 << cap) == 0 {
             continue;
         }
@@ -194,7 +226,10 @@ pub fn raise_ambient(mask: u64) -> Result<()> {
         };
         if r < 0 {
             return Err(Error::sys(
-                format!("prctl(PR_CAP_AMBIENT_RAISE, {})", NAMES[cap as usize]),
+                format!(
+                    "prctl(PR_CAP_AMBIENT_RAISE, {})",
+                    NAMES.get(cap as usize).unwrap_or(&"an unnamed capability")
+                ),
                 Errno::last(),
             ));
         }

@@ -228,14 +228,6 @@ fn child(
     } else {
         None
     };
-    let prep = process::prepare(p, preserve_fds, seccomp, &labels)?;
-    if let Some(fd) = &prep.notify {
-        step(
-            "send-seccomp-fd",
-            "the listener fd goes to husk, then to listenerPath",
-            || crate::linux::tty::send_fd(sock.as_raw_fd(), &[sync::SECCOMP], fd.as_raw_fd()),
-        )?;
-    }
     if let Some(s) = &slave {
         step(
             "attach-terminal",
@@ -243,8 +235,11 @@ fn child(
             || crate::linux::tty::make_controlling(s),
         )?;
     }
+    let prep = process::prepare(p, preserve_fds, seccomp, &labels, &|fd| {
+        crate::linux::tty::send_fd(sock.as_raw_fd(), &[sync::SECCOMP], fd.as_raw_fd())
+    })?;
     if let Some(f) = &prep.pending {
-        process::load_filter(f, false)?;
+        process::load_pending(f)?;
     }
     Err(process::exec(&prep, &p.args).context("step \"exec\""))
 }

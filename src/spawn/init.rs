@@ -268,14 +268,8 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
         )?;
     }
     let p = &plan.process;
-    let prep = process::prepare(p, c.preserve_fds, plan.seccomp.as_ref(), &labels)?;
-    if let Some(fd) = &prep.notify {
-        step(
-            "send-seccomp-fd",
-            "the listener fd goes to husk, then to listenerPath",
-            || tty::send_fd(c.sock.as_raw_fd(), &[sync::SECCOMP], fd.as_raw_fd()),
-        )?;
-    }
+    // Before the seccomp filter, as in runc: a profile need not allow
+    // setsid or TIOCSCTTY.
     if let Some(s) = &slave {
         step(
             "attach-terminal",
@@ -283,6 +277,9 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
             || tty::make_controlling(s),
         )?;
     }
+    let prep = process::prepare(p, c.preserve_fds, plan.seccomp.as_ref(), &labels, &|fd| {
+        tty::send_fd(c.sock.as_raw_fd(), &[sync::SECCOMP], fd.as_raw_fd())
+    })?;
     if let (Some(fifo), Some(dir)) = (c.fifo, &proc_fd_dir) {
         step(
             "check-exec-fifo",
@@ -311,11 +308,7 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
             )?;
             drop(dir);
             let e = match start_hooks(plan, hook_state.as_deref()) {
-                Ok(()) => match prep
-                    .pending
-                    .as_ref()
-                    .map(|f| process::load_filter(f, false))
-                {
+                Ok(()) => match prep.pending.as_ref().map(process::load_pending) {
                     Some(Err(e)) => e,
                     _ => process::exec(&prep, &p.args),
                 },
@@ -331,7 +324,7 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
         _ => {
             start_hooks(plan, hook_state.as_deref())?;
             if let Some(f) = &prep.pending {
-                process::load_filter(f, false)?;
+                process::load_pending(f)?;
             }
             Err(process::exec(&prep, &p.args).context("step \"exec\""))
         }

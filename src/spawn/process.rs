@@ -4,6 +4,8 @@
 
 use std::os::fd::{FromRawFd, OwnedFd};
 
+use nix::errno::Errno;
+
 use crate::error::{Error, Result};
 use crate::linux::libseccomp::Filter;
 use crate::linux::lsm::ExecLabels;
@@ -17,36 +19,42 @@ pub struct Prepared {
     pub dmz: Option<OwnedFd>,
     pub path: String,
     pub env: Vec<String>,
-    /// The seccomp listener fd, when the profile has NOTIFY rules.
-    pub notify: Option<OwnedFd>,
     /// A filter still to load, as the very last step before execve.
     pub pending: Option<Filter>,
 }
 
-/// Everything up to execve. Seccomp timing: with no_new_privs the filter
-/// is loaded last (just before execve), so it never constrains husk; its
-/// listener fd, though, must reach husk before "ready", so a NOTIFY profile
-/// is loaded right after no_new_privs. Without no_new_privs the kernel
-/// only accepts a filter from a process with CAP_SYS_ADMIN, so it is
-/// loaded before the capabilities are dropped, and the syscalls husk makes
-/// after that must be ones the profile allows.
+/// Where a seccomp listener fd goes the moment the filter exists: to husk,
+/// which hands it to linux.seccomp.listenerPath at once.
+pub type ListenerSink<'a> = &'a dyn Fn(&OwnedFd) -> Result<()>;
+
+/// Everything up to execve.
+///
+/// Seccomp timing. A profile is written for runc, so after the filter is
+/// loaded husk makes no syscall that runc's init does not make there (a
+/// strict profile may deny it, kill for it, or send it to an agent that is
+/// not serving yet). So everything that reads files or the fd table (cwd,
+/// the executable, /etc/passwd, close-fds) comes first. With
+/// no_new_privs the filter is loaded last, just before execve. Without it
+/// the kernel only accepts a filter from a process with CAP_SYS_ADMIN, so it
+/// is loaded before the final capabilities are set; what follows it is
+/// capset, prctl and, later in the init, the fifo and the sync socket, as
+/// in runc. A NOTIFY profile's listener fd goes to husk (`listener`)
+/// straight after the load, so the agent serves before the init makes
+/// another call.
 ///
 /// LSM labels (`labels`, opened earlier: see linux/lsm.rs) are written as
 /// late as they can be while still before "ready", so that an unknown
 /// profile fails create: after the other process attributes, before any
-/// seccomp filter (a profile need not allow husk's openat/write), before
-/// no_new_privs and before the user and capabilities change. None of that
-/// would stop the write (it needs no capability), but it keeps the write
-/// free of the container's restrictions. The label takes effect at the next
-/// execve, the exec stub's; see [`exec`] for why that is the right place.
+/// seccomp filter, before no_new_privs and before the user and capabilities
+/// change. The label takes effect at the next execve, the exec stub's; see
+/// [`exec`] for why that is the right place.
 pub fn prepare(
     p: &ProcessPlan,
     preserve_fds: u32,
     seccomp: Option<&Seccomp>,
     labels: &ExecLabels,
+    listener: ListenerSink,
 ) -> Result<Prepared> {
-    // First, before any seccomp filter: its syscalls are husk's, not the
-    // container's.
     let dmz = step(
         "seal-exec-stub",
         "memfd_create, write the exec stub, F_ADD_SEALS",
@@ -60,8 +68,91 @@ pub fn prepare(
         )?),
         None => None,
     };
-    let notify_wanted = seccomp.is_some_and(Seccomp::uses_notify);
-    let mut notify = None;
+    let notify = seccomp.is_some_and(Seccomp::uses_notify);
+    set_attributes(p, labels)?;
+    let listen = fds::listen_fds();
+    step(
+        "close-fds",
+        format!("mark fds from {} close-on-exec", 3 + preserve_fds + listen),
+        || fds::close_others(preserve_fds + listen),
+    )?;
+    let cwd_done = step("chdir-cwd", format!("chdir({}) as root", p.cwd), || {
+        chdir_first(&p.cwd)
+    })?;
+    let dropping = (0..=capabilities::last_cap())
+        .filter(|c| p.caps.bounding & (1 << c) == 0)
+        .count();
+    step(
+        "drop-bounding-caps",
+        format!("drop {dropping} capabilities from the bounding set (prctl PR_CAPBSET_DROP)"),
+        || capabilities::drop_bounding(p.caps.bounding).map(drop),
+    )?;
+    step(
+        "switch-user",
+        format!("setresgid({0}), setresuid({1})", p.gid, p.uid),
+        || identity::switch_user(p.uid, p.gid, &p.additional_gids),
+    )?;
+    if !cwd_done {
+        step(
+            "chdir-cwd",
+            format!("chdir({}) as the container's user", p.cwd),
+            || chdir(&p.cwd),
+        )?;
+    }
+    step("check-cwd", "getcwd: the cwd is inside the root", check_cwd)?;
+    let path = step(
+        "find-executable",
+        format!("look up {:?} on PATH", p.args[0]),
+        || exec::find(&p.args[0], exec::path_from_env(&p.env)),
+    )?;
+    step(
+        "check-executable",
+        format!("{path} is an ELF binary or a #! script"),
+        || exec::check_format(&path),
+    )?;
+    let env = build_env(&p.env, p.uid, listen);
+    if !p.no_new_privileges
+        && let Some(f) = filter.take()
+    {
+        step(
+            "raise-cap-sys-admin",
+            "capset: effective = permitted, for seccomp without no_new_privs",
+            capabilities::raise_effective,
+        )?;
+        load_filter(&f, notify, listener)?;
+    }
+    step(
+        "set-capabilities",
+        "capset(effective, permitted, inheritable), ambient",
+        || {
+            capabilities::set_eip(p.caps.effective, p.caps.permitted, p.caps.inheritable)?;
+            capabilities::raise_ambient(p.caps.ambient)
+        },
+    )?;
+    if p.no_new_privileges {
+        step(
+            "set-no-new-privs",
+            "prctl(PR_SET_NO_NEW_PRIVS, 1)",
+            identity::set_no_new_privs,
+        )?;
+    }
+    // A listener fd must reach husk before "ready"; the filter itself,
+    // with no_new_privs, can wait until just before execve.
+    if notify && let Some(f) = filter.take() {
+        load_filter(&f, true, listener)?;
+    }
+    // SAFETY: umask cannot fail.
+    unsafe { libc::umask(p.umask) };
+    Ok(Prepared {
+        dmz,
+        path,
+        env,
+        pending: filter,
+    })
+}
+
+/// rlimits, personality, scheduler, I/O priority and the LSM exec label.
+fn set_attributes(p: &ProcessPlan, labels: &ExecLabels) -> Result<()> {
     for l in &p.rlimits {
         step(
             "set-rlimit",
@@ -93,71 +184,7 @@ pub fn prepare(
     if !labels.is_empty() {
         step("set-exec-label", labels.describe(), || labels.apply())?;
     }
-    if !p.no_new_privileges
-        && let Some(f) = filter.take()
-    {
-        notify = load_filter(&f, notify_wanted)?;
-    }
-    let dropping = (0..=capabilities::last_cap())
-        .filter(|c| p.caps.bounding & (1 << c) == 0)
-        .count();
-    step(
-        "drop-bounding-caps",
-        format!("drop {dropping} capabilities from the bounding set (prctl PR_CAPBSET_DROP)"),
-        || capabilities::drop_bounding(p.caps.bounding).map(drop),
-    )?;
-    step(
-        "switch-user",
-        format!("setresgid({0}), setresuid({1})", p.gid, p.uid),
-        || identity::switch_user(p.uid, p.gid, &p.additional_gids),
-    )?;
-    step(
-        "set-capabilities",
-        "capset(effective, permitted, inheritable), ambient",
-        || {
-            capabilities::set_eip(p.caps.effective, p.caps.permitted, p.caps.inheritable)?;
-            capabilities::raise_ambient(p.caps.ambient)
-        },
-    )?;
-    if p.no_new_privileges {
-        step(
-            "set-no-new-privs",
-            "prctl(PR_SET_NO_NEW_PRIVS, 1)",
-            identity::set_no_new_privs,
-        )?;
-    }
-    if notify_wanted && let Some(f) = filter.take() {
-        notify = load_filter(&f, true)?;
-    }
-    step("chdir-cwd", format!("chdir({})", p.cwd), || {
-        chdir_checked(&p.cwd)
-    })?;
-    let path = step(
-        "find-executable",
-        format!("look up {:?} on PATH", p.args[0]),
-        || exec::find(&p.args[0], exec::path_from_env(&p.env)),
-    )?;
-    step(
-        "check-executable",
-        format!("{path} is an ELF binary or a #! script"),
-        || exec::check_format(&path),
-    )?;
-    let listen = fds::listen_fds();
-    let env = build_env(&p.env, p.uid, listen);
-    step(
-        "close-fds",
-        format!("close_range({}, ~0, CLOEXEC)", 3 + preserve_fds + listen),
-        || fds::close_others(preserve_fds + listen),
-    )?;
-    // SAFETY: umask cannot fail.
-    unsafe { libc::umask(p.umask) };
-    Ok(Prepared {
-        dmz,
-        path,
-        env,
-        notify,
-        pending: filter,
-    })
+    Ok(())
 }
 
 /// The last step: execve of the program, through the sealed stub where
@@ -183,8 +210,9 @@ pub fn exec(prep: &Prepared, args: &[String]) -> Error {
     }
 }
 
-pub fn load_filter(f: &Filter, notify: bool) -> Result<Option<OwnedFd>> {
-    step("load-seccomp", "seccomp(SECCOMP_SET_MODE_FILTER)", || {
+/// Load the filter; with a listener, hand its fd to husk at once.
+pub fn load_filter(f: &Filter, notify: bool, listener: ListenerSink) -> Result<()> {
+    let fd = step("load-seccomp", "seccomp(SECCOMP_SET_MODE_FILTER)", || {
         f.load()?;
         if !notify {
             return Ok(None);
@@ -192,16 +220,50 @@ pub fn load_filter(f: &Filter, notify: bool) -> Result<Option<OwnedFd>> {
         let fd = f.notify_fd()?;
         // SAFETY: the listener fd is ours; libseccomp does not close it.
         Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }))
-    })
+    })?;
+    match fd {
+        Some(fd) => step(
+            "send-seccomp-fd",
+            "the listener fd goes to husk, then to listenerPath",
+            || listener(&fd),
+        ),
+        None => Ok(()),
+    }
 }
 
-pub fn chdir_checked(cwd: &str) -> Result<()> {
-    std::env::set_current_dir(cwd).map_err(|e| Error::from(e).context(format!("chdir({cwd})")))?;
-    // CVE-2024-21626: a cwd outside the root shows up as "(unreachable)".
+/// The filter left for last (no_new_privs), which has no listener.
+pub fn load_pending(f: &Filter) -> Result<()> {
+    load_filter(f, false, &|_| Ok(()))
+}
+
+/// chdir as root, before the user changes, as runc does: a directory that
+/// root can reach but the container's user cannot search still works.
+/// Returns false on EACCES/EPERM, to try again as the user (a volume that
+/// only the container's user may enter, on a root-squashing filesystem).
+fn chdir_first(cwd: &str) -> Result<bool> {
+    match chdir(cwd) {
+        Ok(()) => Ok(true),
+        Err(e) if matches!(e.errno(), Some(Errno::EACCES | Errno::EPERM)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+fn chdir(cwd: &str) -> Result<()> {
+    let c = std::ffi::CString::new(cwd).map_err(|_| Error::msg("process.cwd contains a NUL"))?;
+    // SAFETY: c is NUL-terminated.
+    if unsafe { libc::chdir(c.as_ptr()) } < 0 {
+        return Err(Error::sys(format!("chdir({cwd})"), Errno::last()));
+    }
+    Ok(())
+}
+
+/// CVE-2024-21626: a cwd outside the root shows up as "(unreachable)".
+pub fn check_cwd() -> Result<()> {
     let now = std::env::current_dir().map_err(|e| Error::from(e).context("getcwd"))?;
     if !now.starts_with("/") {
         return Err(Error::msg(format!(
-            "cwd {cwd} resolves outside the container root"
+            "cwd {} resolves outside the container root",
+            now.display()
         )));
     }
     Ok(())

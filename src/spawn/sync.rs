@@ -46,16 +46,14 @@ pub fn send(fd: &OwnedFd, kind: u8, payload: &[u8]) -> Result<()> {
     let mut msg = Vec::with_capacity(1 + payload.len());
     msg.push(kind);
     msg.extend_from_slice(payload);
+    // write(2), not send(2): the init also sends after its seccomp filter
+    // is loaded, and a profile written for runc allows write (runc's init
+    // writes to its sync pipe) but need not allow sendto. husk ignores
+    // SIGPIPE; the init has it at its default, and dies by it only when
+    // husk is gone, which kills it anyway.
     loop {
         // SAFETY: msg is a valid buffer of its length.
-        let r = unsafe {
-            libc::send(
-                fd.as_raw_fd(),
-                msg.as_ptr().cast(),
-                msg.len(),
-                libc::MSG_NOSIGNAL,
-            )
-        };
+        let r = unsafe { libc::write(fd.as_raw_fd(), msg.as_ptr().cast(), msg.len()) };
         if r >= 0 {
             return Ok(());
         }
@@ -73,9 +71,30 @@ pub const TERMINAL: u8 = b'T';
 /// A message and the fd that came with it, if any.
 pub type Message = (u8, Vec<u8>, Option<OwnedFd>);
 
-/// One message, or None when the other side closed (or exec'd).
+/// One message, or None when the other side closed (or exec'd). read(2),
+/// not recvmsg(2), for the reason given at [`send`]; an fd that came along
+/// is closed by the kernel.
 pub fn recv(fd: &OwnedFd) -> Result<Option<(u8, Vec<u8>)>> {
-    Ok(recv_full(fd)?.map(|(k, p, _)| (k, p)))
+    let mut buf: Vec<u8> = Vec::with_capacity(65536);
+    loop {
+        // SAFETY: buf has room for its capacity; read writes at most that.
+        let r = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.capacity()) };
+        if r > 0 {
+            // SAFETY: the kernel wrote the first r bytes.
+            unsafe { buf.set_len(r as usize) };
+            let kind = buf.remove(0);
+            buf.shrink_to_fit();
+            return Ok(Some((kind, buf)));
+        }
+        if r == 0 {
+            return Ok(None);
+        }
+        match Errno::last() {
+            // See recv_full.
+            Errno::EINTR | Errno::ECONNRESET => {}
+            e => return Err(Error::sys("read on sync socket", e)),
+        }
+    }
 }
 
 /// Like recv, keeping a passed file descriptor.

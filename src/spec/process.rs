@@ -133,13 +133,14 @@ pub fn plan_process(p: &config::Process, linux: &config::Linux) -> Result<Proces
         }
         Ok(m & known)
     };
-    let caps = CapSets {
+    let mut caps = CapSets {
         bounding: set("bounding", &c.bounding)?,
         effective: set("effective", &c.effective)?,
         inheritable: set("inheritable", &c.inheritable)?,
         permitted: set("permitted", &c.permitted)?,
         ambient: set("ambient", &c.ambient)?,
     };
+    caps.ambient = raisable_ambient(&caps);
     // capset(2) refuses an effective set that is not within the permitted
     // one (EPERM): say which, before anything exists.
     if caps.effective & !caps.permitted != 0 {
@@ -208,4 +209,46 @@ pub(super) fn plan_label(
         bail!("{field}: {v:?} requested, but this host has no {lsm_name} ({why})");
     }
     Ok(Some(v.to_string()))
+}
+
+/// The ambient capabilities the kernel will raise. PR_CAP_AMBIENT_RAISE
+/// fails (EPERM) for a capability that is not both permitted and
+/// inheritable, and `runc spec` lists three ambient capabilities that are
+/// not inheritable. runc and crun try each raise and carry on when it fails,
+/// so the container starts with an empty ambient set; husk leaves those out
+/// up front, with the same warning, and makes no failing syscall.
+fn raisable_ambient(caps: &CapSets) -> u64 {
+    let ok = caps.ambient & caps.permitted & caps.inheritable;
+    let skipped = caps.ambient & !ok;
+    if skipped != 0 {
+        tracing::warn!(
+            "process.capabilities.ambient: {:?} not both permitted and inheritable, so the kernel cannot raise them; leaving them out (as runc does)",
+            capabilities::names(skipped)
+        );
+    }
+    ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ambient_keeps_only_what_is_permitted_and_inheritable() {
+        // runc spec: ambient = permitted = {AUDIT_WRITE, KILL, NET_BIND_SERVICE},
+        // inheritable empty.
+        let three = (1 << 29) | (1 << 5) | (1 << 10);
+        let mut caps = CapSets {
+            bounding: three,
+            effective: three,
+            inheritable: 0,
+            permitted: three,
+            ambient: three,
+        };
+        assert_eq!(raisable_ambient(&caps), 0);
+        caps.inheritable = 1 << 5;
+        assert_eq!(raisable_ambient(&caps), 1 << 5);
+        caps.permitted = 0;
+        assert_eq!(raisable_ambient(&caps), 0);
+    }
 }

@@ -7,6 +7,7 @@
 //! HUSK_COMPAT_FILTER=handmade/ cargo test --test compat   # cases whose "source/case" contains it
 //! HUSK_COMPAT_JOBS=1 ...                            # cases at a time (default 3)
 //! HUSK_COMPAT_KEEP=1 ...                            # keep each run's directory (bundle, config.json, output)
+//! HUSK_COMPAT_TIMEOUT=5 ...                         # seconds before a run counts as a hang (default 30)
 //! ```
 //!
 //! It is not part of the plain `cargo test` (`test = false` in Cargo.toml):
@@ -63,8 +64,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-/// How long one `run` may take before it counts as a hang.
-const RUN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one `run` may take before it counts as a hang (seconds;
+/// HUSK_COMPAT_TIMEOUT overrides).
+const RUN_TIMEOUT: u64 = 30;
 /// How long `delete --force` may take.
 const DELETE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Where the probe is in every rootfs copy (no config mounts over it).
@@ -510,7 +512,7 @@ fn run_in(host: &Host, case: &Case, base: &Value, rt: Runtime, ctx: &Ctx) -> Res
         rt,
         ctx,
         &["run", "--bundle", ctx.bundle().to_str().unwrap(), &ctx.id],
-        RUN_TIMEOUT,
+        run_timeout(),
     )?;
     let _ = runtime(
         host,
@@ -987,7 +989,18 @@ fn run_case(host: &Host, case: &Case) -> Verdict {
 }
 
 fn status_str(s: Option<i32>) -> String {
-    s.map_or("hang (killed after 30 s)".into(), |c| c.to_string())
+    s.map_or(
+        format!("hang (killed after {} s)", run_timeout().as_secs()),
+        |c| c.to_string(),
+    )
+}
+
+fn run_timeout() -> Duration {
+    let secs = std::env::var("HUSK_COMPAT_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(RUN_TIMEOUT);
+    Duration::from_secs(secs)
 }
 
 /// The last few lines of a runtime's stderr, for the record.

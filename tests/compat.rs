@@ -628,6 +628,21 @@ fn normalise_config(c: &mut Value, case: &Case, ctx: &Ctx) -> Result<(), String>
             }
         }
     }
+    // LSM labels for an LSM this host does not have: both runtimes can only
+    // fail on them.
+    if !apparmor_enabled()
+        && let Some(Value::Object(p)) = c.get_mut("process")
+    {
+        p.remove("apparmorProfile");
+    }
+    if !selinux_enabled() {
+        if let Some(Value::Object(p)) = c.get_mut("process") {
+            p.remove("selinuxLabel");
+        }
+        if let Some(Value::Object(l)) = c.get_mut("linux") {
+            l.remove("mountLabel");
+        }
+    }
     // Hooks call the capturing engine's binaries.
     c.as_object_mut().unwrap().remove("hooks");
     if !c.get("linux").is_some_and(Value::is_object) {
@@ -668,6 +683,16 @@ fn normalise_config(c: &mut Value, case: &Case, ctx: &Ctx) -> Result<(), String>
         }
     }
     Ok(())
+}
+
+fn apparmor_enabled() -> bool {
+    std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+        .is_ok_and(|s| s.starts_with('Y'))
+}
+
+fn selinux_enabled() -> bool {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .is_ok_and(|m| m.lines().any(|l| l.contains(" - selinuxfs ")))
 }
 
 fn clamp_rlimit(r: &mut Value) {
@@ -1196,6 +1221,7 @@ fn self_test() -> Result<(), String> {
                     "rlimits": [{"type": "RLIMIT_NOFILE", "hard": u64::MAX - 1, "soft": u64::MAX - 1},
                                 {"type": "RLIMIT_CORE", "hard": 1, "soft": 1}]},
         "hooks": {"prestart": [{"path": "/usr/bin/x"}]},
+        "annotations": {"k": "v"},
         "mounts": [{"destination": "/etc/hostname", "type": "bind", "source": "/nonexistent-husk/f", "options": ["rbind"]},
                    {"destination": "/d", "type": "none", "source": "/nonexistent-husk/d", "options": ["bind"]},
                    {"destination": "/proc", "type": "proc", "source": "proc"}],
@@ -1213,6 +1239,7 @@ fn self_test() -> Result<(), String> {
     )?;
     check("terminal", c["process"]["terminal"] == json!(false))?;
     check("hooks", c.get("hooks").is_none())?;
+    check("annotations kept", c["annotations"] == json!({"k": "v"}))?;
     check(
         "ns path",
         c["linux"]["namespaces"][0] == json!({"type": "network"}),

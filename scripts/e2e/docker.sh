@@ -58,7 +58,7 @@ SCENARIOS=(
     memory kernel-memory oom blkio pids read-only user caps no-new-privs ulimit cpus shm-size
     sysctl network-none pid-host init tty
     exec exec-tty top pause update update-pids stop restart kill
-    cgroup-parent cgroupns privileged volume etc-files defaults seccomp
+    cgroup-parent cgroupns join-ns privileged volume etc-files defaults seccomp
 )
 
 case "${1:-}" in
@@ -286,6 +286,11 @@ our_pids() {
     grep -lsF -- "$T/" /proc/[0-9]*/cmdline | cut -d/ -f3 | grep -vx "$$"
 }
 
+# running NAME: a process named NAME runs (comm, as the kernel truncates it).
+running() {
+    grep -qsxF -- "${1:0:15}" /proc/[0-9]*/comm
+}
+
 leftover_cgroups() {
     local m
     for m in "${CG_MOUNTS[@]}"; do
@@ -335,8 +340,13 @@ cleanup() {
     # Mounts under the temp dir (overlays, shm, netns), deepest first.
     awk -v t="$T" '$5 == t || index($5, t "/") == 1 { print $5 }' /proc/self/mountinfo |
         sort -r | while read -r d; do umount -l "$d" 2>/dev/null; done
-    [ -z "$HAD_RUN_DOCKER" ] && rmdir /run/docker/plugins /run/docker 2>/dev/null
-    [ -z "$HAD_RUN_CONTAINERD" ] && rmdir /run/containerd/s /run/containerd 2>/dev/null
+    # (Only when no other dockerd / containerd runs: those may use them.)
+    if [ -z "$HAD_RUN_DOCKER" ] && ! running dockerd; then
+        rmdir /run/docker/plugins /run/docker 2>/dev/null
+    fi
+    if [ -z "$HAD_RUN_CONTAINERD" ] && ! running containerd && ! running containerd-shim; then
+        rmdir /run/containerd/s /run/containerd 2>/dev/null
+    fi
     if [ "${HUSK_E2E_KEEP:-}" = 1 ]; then
         say "kept $T (logs in work/, config.json copies in configs/, dockerd.log)" >&2
     else
@@ -851,6 +861,8 @@ s_ulimit() {
     step run run -d --name $N --ulimit nofile=1024:2048 "$IMG" sleep 60
     step exec exec $N sh -c 'echo $(ulimit -Sn) $(ulimit -Hn)'
     check "ulimits of an exec" "$OUT" "1024 2048"
+    step oom-score-adj run --rm --oom-score-adj 500 "$IMG" cat /proc/self/oom_score_adj
+    check "--oom-score-adj 500" "$OUT" 500
 }
 
 s_cpus() {
@@ -915,6 +927,29 @@ s_pid_host() {
 }
 
 # --init: docker bind-mounts docker-init (tini) as /sbin/docker-init, pid 1.
+# Namespaces of the host and of another container (linux.namespaces[].path).
+s_join_ns() {
+    local N=e2e-join-ns pid t ns got want
+    step run run -d --name $N --hostname joined --ipc shareable "$IMG" sleep 60
+    pid=$(host_pid $N)
+    for t in net pid ipc; do
+        got=$(dk run --rm --"$t" container:$N "$IMG" readlink /proc/self/ns/$t)
+        want=$(readlink "/proc/${pid:-0}/ns/$t")
+        obs "--$t container:N joins" "$([ -n "$got" ] && [ "$got" = "$want" ] && echo yes || echo "no ($got, want $want)")"
+        check "--$t container:N: the container's $t namespace" "$got" "$want"
+    done
+    step pid-1 run --rm --pid container:$N "$IMG" sh -c 'tr "\0" " " </proc/1/cmdline'
+    check "--pid container:N: pid 1" "$OUT" "sleep 60 "
+    for t in ipc uts; do
+        ns=$(readlink "/proc/self/ns/$t")
+        got=$(dk run --rm --"$t" host "$IMG" readlink /proc/self/ns/$t)
+        obs "--$t host" "$([ "$got" = "$ns" ] && echo yes || echo "no ($got, want $ns)")"
+        check "--$t host: the host's $t namespace" "$got" "$ns"
+    done
+    step uts-hostname run --rm --uts host "$IMG" hostname
+    check "--uts host: hostname" "$OUT" "$(hostname)"
+}
+
 s_init() {
     step out run --rm --init "$IMG" sh -c 'tr "\0" " " </proc/1/cmdline; echo; exit 6'
     check "pid 1 with --init" "$OUT" "/sbin/docker-init -- sh -c tr \"\\0\" \" \" </proc/1/cmdline; echo; exit 6 "

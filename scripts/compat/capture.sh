@@ -2,7 +2,9 @@
 # Capture real OCI configs from the real tools into the compatibility corpus.
 #
 #   scripts/compat/capture.sh               every source
-#   scripts/compat/capture.sh SOURCE...     only these (docker podman ctr crun-spec seccomp)
+#   scripts/compat/capture.sh SOURCE...     only these (docker podman ctr crun-spec seccomp;
+#                                           seccomp uses the docker, podman and ctr captures
+#                                           there are, and makes those that are missing)
 #   scripts/compat/capture.sh --list        list the sources
 #
 # Regenerates tests/compat/configs/<source>/<case>/{config.json,case.json}
@@ -81,9 +83,13 @@ done
 SOURCES=("$@")
 [ "${#SOURCES[@]}" -gt 0 ] || SOURCES=("${ALL_SOURCES[@]}")
 wants() { case " ${SOURCES[*]} " in *" $1 "*) return 0 ;; esac; return 1; }
-# seccomp's profiles come from the docker, podman and ctr captures.
+# seccomp's profiles come from the docker, podman and ctr captures in the
+# output directory (captured first when missing).
 if wants seccomp; then
-    for s in docker podman ctr; do wants "$s" || SOURCES+=("$s"); done
+    for s in docker/plain podman/plain ctr/seccomp; do
+        wants "${s%/*}" && continue
+        [ -f "${HUSK_CAPTURE_OUT:-$REPO_ROOT/tests/compat/configs}/$s/config.json" ] || SOURCES+=("${s%/*}")
+    done
 fi
 
 reexec_as_root "$0" "$@"
@@ -138,6 +144,11 @@ for m in "${CG_MOUNTS[@]}"; do
 done
 RUN_CTRD_NEW=
 [ -e /run/containerd ] || RUN_CTRD_NEW=1
+# What the engines make outside the temp dir whatever they are told
+# (dockerd: /run/docker/plugins; podman: runc's state root /run/runc;
+# ip netns: /run/netns): removed again when new and empty.
+RUN_DIRS_NEW=()
+for d in /run/docker /run/runc /run/netns; do [ -e "$d" ] || RUN_DIRS_NEW+=("$d"); done
 HAD_RUN_CONTAINERS=
 [ -e /run/containers ] && HAD_RUN_CONTAINERS=yes
 HAD_VAR_LIB_CONTAINERS=
@@ -209,6 +220,10 @@ cleanup() {
     [ -n "$BRIDGE_MADE" ] && ip link del "$BRIDGE" 2>/dev/null
     [ -n "$NETNS_MADE" ] && ip netns del "$NETNS" 2>/dev/null
     [ -n "$RUN_CTRD_NEW" ] && rmdir /run/containerd/s /run/containerd 2>/dev/null
+    for d in "${RUN_DIRS_NEW[@]}"; do
+        [ "$d" = /run/docker ] && rmdir /run/docker/plugins 2>/dev/null
+        rmdir "$d" 2>/dev/null
+    done
     [ -z "$HAD_RUN_CONTAINERS" ] && rmdir /run/containers/networks /run/containers 2>/dev/null
     if [ -z "$HAD_VAR_LIB_CONTAINERS" ]; then
         rm -f /var/lib/containers/cache/blob-info-cache-v1.boltdb
@@ -787,7 +802,11 @@ capture_ctr() {
         --mount "type=bind,src=$T/vol/ro,dst=/ro,options=rbind:ro"
     ctr_case annotation --annotation org.example.note=hello --label org.example.label=1
     ctr_case device --device /dev/null
-    ctr_case uidmap --uidmap 0:100000:65536 --gidmap 0:100000:65536
+    # Not here: --uidmap (ctr 1.6 then ignores --runc-binary and --runc-root,
+    # so the shim runs the system runc with root /run/containerd/runc/<ns>:
+    # nothing to capture, and state outside the temp dir), --user (no such
+    # flag in ctr 1.6), --cap-drop ALL ("capabilities must be specified with
+    # 'CAP_' prefix"), --tty (needs a terminal).
     ctr_case rootfs-propagation --rootfs-propagation shared
     publish ctr
 }
@@ -860,17 +879,13 @@ with open(sys.argv[4], "w") as f:
 # that loads it: prctl(PR_SET_SECCOMP) or seccomp(SECCOMP_SET_MODE_FILTER)
 # with a program), up to the execve, and what the container process makes
 # after it: lines of threads named runc:[2:INIT] (the init) and true.
-# With --denied: only those that failed with EPERM (the profile's errno).
 cat >"$T/bin/after-seccomp.py" <<'EOF'
 import re, sys
 
-denied_only = sys.argv[1] == "--denied"
-path = sys.argv[-1]
 line_re = re.compile(r"^(\d+)<([^>]*)> (.*)$")
 call_re = re.compile(r"^([a-z_0-9]+)\(")
-resumed_re = re.compile(r"^<\.\.\. ([a-z_0-9]+) resumed>")
 names, loaded = set(), False
-for line in open(path, errors="replace"):
+for line in open(sys.argv[1], errors="replace"):
     m = line_re.match(line.rstrip("\n"))
     if not m:
         continue
@@ -882,16 +897,31 @@ for line in open(path, errors="replace"):
                 rest.startswith("seccomp(SECCOMP_SET_MODE_FILTER") and "NULL" not in rest.split(")")[0]):
             loaded = True
         continue
-    if denied_only:
-        c = call_re.match(rest) or resumed_re.match(rest)
-        if c and re.search(r"= -1 EPERM ", rest):
-            names.add(c.group(1))
-    else:
-        c = call_re.match(rest)
-        if c:
-            names.add(c.group(1))
+    c = call_re.match(rest)
+    if c:
+        names.add(c.group(1))
 if not loaded:
-    sys.exit("no seccomp filter load in " + path)
+    sys.exit("no seccomp filter load in " + sys.argv[1])
+print("\n".join(sorted(names)))
+EOF
+
+# The syscalls the kernel logged for SCMP_ACT_LOG (audit type 1326, action
+# 0x7ffc0000) of runc's init or of true, in the kernel log on stdin (from
+# uptime SINCE on), by name (libseccomp resolves the numbers).
+cat >"$T/bin/logged-syscalls.py" <<'EOF'
+import ctypes, re, sys
+
+lib = ctypes.CDLL("libseccomp.so.2")
+lib.seccomp_syscall_resolve_num_arch.restype = ctypes.c_char_p
+lib.seccomp_syscall_resolve_num_arch.argtypes = [ctypes.c_uint32, ctypes.c_int]
+rec = re.compile(r'^\[ *([0-9.]+)\] .*type=1326 .*comm="(runc:\[2:INIT\]|true)" .*syscall=(\d+) .*code=0x7ffc0000')
+since = float(sys.argv[1])
+names = set()
+for line in sys.stdin:
+    m = rec.search(line)
+    if m and float(m.group(1)) >= since:
+        name = lib.seccomp_syscall_resolve_num_arch(0, int(m.group(3)))
+        names.add(name.decode() if name else "__NR_" + m.group(3))
 print("\n".join(sorted(names)))
 EOF
 
@@ -907,27 +937,46 @@ min_bundle() {
         "$1/config.json" >"$1/config.json.new"
     mv "$1/config.json.new" "$1/config.json"
 }
+# min_gone BUNDLE_DIR ID: runc's container ID and whatever is left in the
+# bundle's cgroup, gone (a denied call can leave the init spinning).
+min_gone() {
+    "$RUNC" --root "$T/runc-min" delete -f "$2" >/dev/null 2>&1 || true
+    local m d pid
+    for m in "${CG_MOUNTS[@]}"; do
+        d=$m$CGP/seccomp/$(basename "$1")
+        [ -f "$d/cgroup.procs" ] || continue
+        while read -r pid; do kill -KILL "$pid" 2>/dev/null || true; done <"$d/cgroup.procs"
+    done
+    for m in "${CG_MOUNTS[@]}"; do
+        d=$m$CGP/seccomp/$(basename "$1")
+        [ -d "$d" ] || continue
+        for _ in 1 2 3 4 5 6 7 8 9 10; do rmdir "$d" 2>/dev/null && break; sleep 0.1; done
+    done
+    "$RUNC" --root "$T/runc-min" delete -f "$2" >/dev/null 2>&1 || true
+}
 MIN_N=0
 # min_run NNP PROFILE_FILE: runc run of that bundle; status 0 if /bin/true ran.
 min_run() {
     MIN_N=$((MIN_N + 1))
     min_bundle "$T/min/b$MIN_N" "$1" "$2"
     local rc=0
-    timeout -k 5 60 "$RUNC" --root "$T/runc-min" run -b "$T/min/b$MIN_N" "hcap-min-$MIN_N" \
+    timeout -k 5 20 "$RUNC" --root "$T/runc-min" run -b "$T/min/b$MIN_N" "hcap-min-$MIN_N" \
         </dev/null >"$T/min/b$MIN_N.out" 2>&1 || rc=$?
-    "$RUNC" --root "$T/runc-min" delete -f "hcap-min-$MIN_N" >/dev/null 2>&1
+    min_gone "$T/min/b$MIN_N" "hcap-min-$MIN_N"
     rm -rf "$T/min/b$MIN_N"
     return "$rc"
 }
-# profile NAMES_FILE [LEAVE_OUT]: default-deny (EPERM) allowing those names.
+# profile NAMES_FILE [LEAVE_OUT [DEFAULT]]: default deny (EPERM; or
+# DEFAULT: SCMP_ACT_LOG) allowing those names.
 profile() {
-    grep -vxF -- "${2:-/}" "$1" | jq -R . | jq -s '{defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: 1,
-        syscalls: [{names: ., action: "SCMP_ACT_ALLOW"}]}'
+    grep -vxF -- "${2:-/}" "$1" | jq -R . | jq -s --arg d "${3:-SCMP_ACT_ERRNO}" '
+        {defaultAction: $d} + (if $d == "SCMP_ACT_ERRNO" then {defaultErrnoRet: 1} else {} end)
+        + {syscalls: [{names: ., action: "SCMP_ACT_ALLOW"}]}'
 }
 
 MIN_TRACES=${HUSK_CAPTURE_MIN_TRACES:-5}
 MIN_RUNS=${HUSK_CAPTURE_MIN_RUNS:-50}
-MIN_ROUND_RUNS=${HUSK_CAPTURE_MIN_ROUND_RUNS:-15}
+MIN_ROUND_RUNS=${HUSK_CAPTURE_MIN_ROUND_RUNS:-40}
 minimal_case() {
     local name=$1 nnp=$2 i s
     ADDED_BY_ROUNDS=""
@@ -938,31 +987,34 @@ minimal_case() {
     : >"$d/all"
     for i in $(seq "$MIN_TRACES"); do
         min_bundle "$d/tb" "$nnp" "$d/trace-profile.json"
-        strace -f -Y -qq -o "$d/strace.$i" "$RUNC" --root "$T/runc-min" run -b "$d/tb" "hcap-trace-$name-$i" \
-            </dev/null >/dev/null 2>"$d/trace.err" || { REFUSED+=("seccomp/$name: runc under strace failed: $(head -c 300 "$d/trace.err")"); return 0; }
+        timeout -s KILL 60 strace -f -Y -qq -o "$d/strace.$i" "$RUNC" --root "$T/runc-min" run -b "$d/tb" "hcap-trace-$name-$i" \
+            </dev/null >/dev/null 2>"$d/trace.err" || {
+            min_gone "$d/tb" "hcap-trace-$name-$i"
+            REFUSED+=("seccomp/$name: runc under strace failed: $(head -c 300 "$d/trace.err")")
+            return 0
+        }
+        min_gone "$d/tb" "hcap-trace-$name-$i"
         python3 "$T/bin/after-seccomp.py" "$d/strace.$i" >>"$d/all" ||
             { REFUSED+=("seccomp/$name: no filter load seen by strace"); return 0; }
     done
     sort -u "$d/all" >"$d/names"
-    # What the traces did not catch (a signal handler's rt_sigreturn, say):
-    # traced runs with the profile itself; a call of the init or /bin/true
-    # that got EPERM and is not allowed yet is added. Until a round of
-    # MIN_ROUND_RUNS traced runs passes with nothing new.
-    local round added
+    # What the traces did not catch (under strace the timing differs: a
+    # signal the init's Go runtime handles, then rt_sigreturn, say): rounds
+    # of MIN_ROUND_RUNS plain runs with the profile's names allowed and
+    # SCMP_ACT_LOG for the rest; what the kernel logs for the init or true
+    # is added. Until a round logs nothing new.
+    local round added m
     for round in 1 2 3 4 5 6; do
-        profile "$d/names" >"$d/profile.json"
-        : >"$d/denied"
+        profile "$d/names" / SCMP_ACT_LOG >"$d/log-profile.json"
+        # (by time: the kernel's ring buffer may be full, its line count fixed)
+        m=$(cut -d' ' -f1 /proc/uptime)
         for i in $(seq "$MIN_ROUND_RUNS"); do
-            min_bundle "$d/tb" "$nnp" "$d/profile.json"
-            strace -f -Y -qq -o "$d/strace.deny" "$RUNC" --root "$T/runc-min" run -b "$d/tb" "hcap-deny-$name-$round-$i" \
-                </dev/null >/dev/null 2>&1 || true
-            "$RUNC" --root "$T/runc-min" delete -f "hcap-deny-$name-$round-$i" >/dev/null 2>&1 || true
-            python3 "$T/bin/after-seccomp.py" --denied "$d/strace.deny" >>"$d/denied" || true
+            min_run "$nnp" "$d/log-profile.json" || true
         done
-        added=$(sort -u "$d/denied" | grep -vxF -f "$d/names" || true)
+        added=$(dmesg | python3 "$T/bin/logged-syscalls.py" "$m" | grep -vxF -f "$d/names" || true)
         [ -n "$added" ] || break
-        say "  round $round: denied and not allowed yet: $(echo "$added" | tr '\n' ' ')" >&2
-        ADDED_BY_ROUNDS="$ADDED_BY_ROUNDS $added"
+        say "  round $round: logged, not allowed yet: $(echo "$added" | tr '\n' ' ')" >&2
+        ADDED_BY_ROUNDS="${ADDED_BY_ROUNDS:+$ADDED_BY_ROUNDS }$(echo "$added" | paste -sd ' ')"
         printf '%s\n' "$added" >>"$d/names"
         sort -u -o "$d/names" "$d/names"
     done
@@ -1010,7 +1062,7 @@ with open(sys.argv[5], "w") as f:
     json.dump(case, f, indent=2)
     f.write("\n")
 ' "$d/profile.json" \
-        "found on this host: strace -f of runc $V_RUNC (libseccomp $("$RUNC" --version | awk '/^libseccomp/ { print $2 }')) running a runc spec bundle with noNewPrivileges $nnp and /bin/true (static busybox $(pkgver busybox-static)), $MIN_TRACES traces with an allow-all filter: the syscalls runc's init makes after loading the filter up to its execve, and those of /bin/true; then rounds of $MIN_ROUND_RUNS traced runs with the profile itself, adding what got EPERM (${ADDED_BY_ROUNDS# }); default deny (SCMP_ACT_ERRNO, defaultErrnoRet 1, native architecture only); then $MIN_RUNS plain runs with runc all passed (scripts/compat/capture.sh)" \
+        "found on this host: strace -f of runc $V_RUNC (libseccomp $("$RUNC" --version | awk '/^libseccomp/ { print $2 }')) running a runc spec bundle with noNewPrivileges $nnp and /bin/true (static busybox $(pkgver busybox-static)), $MIN_TRACES traces with an allow-all filter: the syscalls runc's init makes after loading the filter up to its execve, and those of /bin/true; then rounds of $MIN_ROUND_RUNS runs with SCMP_ACT_LOG for the rest, adding what the kernel logged for the init or true (${ADDED_BY_ROUNDS:-nothing}); default deny (SCMP_ACT_ERRNO, defaultErrnoRet 1, native architecture only); then $MIN_RUNS plain runs with runc all passed (scripts/compat/capture.sh)" \
         "$nnp" \
         "runc's init must fit in what it lets the container do once the filter is loaded (args keep: the probe would need more syscalls, so /bin/true runs). Without any one of:${needed} runc run failed here; without any one of:${spare:- (none)} it still worked 3 times (allowed anyway: runc or the Go runtime made them in a trace)" \
         "$T/out/seccomp/$name/case.json"

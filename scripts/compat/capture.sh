@@ -155,6 +155,8 @@ HAD_VAR_LIB_CONTAINERS=
 [ -e /var/lib/containers ] && HAD_VAR_LIB_CONTAINERS=yes
 BRIDGE=hcap$$
 BRIDGE_MADE=
+NETNS=husk-capture-$$
+NETNS_MADE=
 CTRD_PID=
 DOCKERD_PID=
 PODMAN_READY=
@@ -314,6 +316,38 @@ with open(sys.argv[2], "w") as f:
 ' "$1" "$2"
 }
 
+# test_time_patch CONFIG: JSON Patch for what cannot exist at test time, and
+# the sentence for case.json's why. Hook binaries /proc/PID/exe (dockerd's
+# libnetwork-setkey: PID is gone then, or another process) become /bin/true;
+# namespace paths made for the capture (docker's <exec-root>/netns/default,
+# a bind of the host's network namespace; the `ip netns add` namespace of
+# podman/network-ns and ctr/with-ns-network) become /proc/self/ns/<type> (the
+# runtime's own: the host's; /proc/1 is not ours to open here).
+test_time_patch() {
+    python3 -c '
+import json, sys
+cfg, tmp, netns = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+ops, why = [], []
+for kind, hooks in sorted((cfg.get("hooks") or {}).items()):
+    for i, h in enumerate(hooks):
+        p = h.get("path", "")
+        if p.startswith("/proc/") and p.endswith("/exe"):
+            ops.append({"op": "replace", "path": "/hooks/%s/%d/path" % (kind, i), "value": "/bin/true"})
+            why.append("the %s hook %s %s (back into the dockerd that made the config) is /bin/true at test time"
+                       % (kind, p, (h.get("args") or [""])[0]))
+ns_file = {"network": "net", "mount": "mnt"}
+for i, n in enumerate((cfg.get("linux") or {}).get("namespaces") or []):
+    p = n.get("path", "")
+    if p.startswith(tmp + "/") or p == netns:
+        t = ns_file.get(n["type"], n["type"])
+        ops.append({"op": "replace", "path": "/linux/namespaces/%d/path" % i, "value": "/proc/self/ns/" + t})
+        why.append("the %s namespace path %s existed only while capturing, so the test joins /proc/self/ns/%s"
+                   % (n["type"], p.replace(tmp, "<tmp>"), t))
+print(json.dumps(ops))
+print("; ".join(why))
+' "$1" "$T" "/run/netns/$NETNS"
+}
+
 # write_case SOURCE CASE FROM ID [WHY [PATCH]]: the capture of container ID
 # as <out>/SOURCE/CASE/{config.json,case.json}.
 write_case() {
@@ -325,6 +359,12 @@ write_case() {
     fi
     mkdir -p "$dir"
     pretty "$CAP/$id.json" "$dir/config.json"
+    local tt tt_ops tt_why
+    tt=$(test_time_patch "$CAP/$id.json")
+    tt_ops=$(printf '%s\n' "$tt" | head -n 1)
+    tt_why=$(printf '%s\n' "$tt" | tail -n +2)
+    patch=$(jq -cn --argjson a "$patch" --argjson b "$tt_ops" '$a + $b')
+    [ -n "$tt_why" ] && why="${why:+$why. }Patched: $tt_why"
     jq -n --arg from "$from (config.json pretty-printed)" --arg why "$why" --argjson patch "$patch" \
         --slurpfile files <(jq -R . "$CAP/$id.files") '
         {from: $from}
@@ -385,8 +425,8 @@ HOST_HAS_SYS_RESOURCE=
 [ $((0x$(awk '$1 == "CapBnd:" { print $2 }' /proc/self/status) >> 24 & 1)) = 1 ] && HOST_HAS_SYS_RESOURCE=1
 
 # A config the way runc_check runs it: CONFIG with case.json's PATCH applied,
-# the busybox rootfs, /bin/true (unless args keep), no terminal, no hooks
-# (docker's would call back into dockerd), the cgroup below ours, and the
+# the busybox rootfs, /bin/true (unless args keep), no terminal, the cgroup
+# below ours, and the
 # missing bind sources made (files for FILE_SOURCES, directories otherwise).
 cat >"$T/bin/mkcheck.py" <<'EOF'
 import json, os, sys
@@ -422,7 +462,6 @@ cfg["root"] = {"path": rootfs, "readonly": cfg.get("root", {}).get("readonly", F
 cfg["process"]["terminal"] = False
 if case.get("args") != "keep":
     cfg["process"]["args"] = ["/bin/true"]
-cfg.pop("hooks", None)
 cfg.setdefault("linux", {})["cgroupsPath"] = cgpath
 files = set(case.get("file_sources", []))
 for m in cfg.get("mounts", []):
@@ -623,8 +662,6 @@ capture_docker() {
 
 pm() { timeout -k 5 "$TMO" "$T/podman" "$@"; }
 PM_IMG=localhost/husk-capture/busybox
-NETNS=husk-capture-$$
-NETNS_MADE=
 
 # podman_conf FILE [EXTRA [containers] LINES]: a private containers.conf.
 podman_conf() {

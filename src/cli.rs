@@ -421,6 +421,9 @@ pub struct ExecArgs {
     /// Exec even if the container is paused
     #[arg(long)]
     pub ignore_paused: bool,
+    /// Run in an existing sub-cgroup: [CONTROLLER[,CONTROLLER]:]PATH; repeatable
+    #[arg(long = "cgroup", value_name = "[CTRL:]PATH")]
+    pub cgroup: Vec<String>,
     pub id: String,
     /// The command and its arguments
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

@@ -288,7 +288,11 @@ pub fn sentence(step: &str) -> &'static str {
         "switch-user" => "Become the container's user and groups.",
         "set-capabilities" => "Keep only the powers of root the container was given.",
         "set-no-new-privs" => "No exec can ever gain privileges again (setuid bits stop working).",
-        "chdir-cwd" => "Enter the working directory, checked to be inside the container.",
+        "chdir-cwd" => "Enter the working directory (as root first, as the user if root may not).",
+        "check-cwd" => "The working directory must be inside the container (CVE-2024-21626).",
+        "raise-cap-sys-admin" => {
+            "Loading a seccomp filter without no_new_privs needs CAP_SYS_ADMIN for a moment."
+        }
         "find-executable" => "Find the program on the container's PATH.",
         "check-executable" => {
             "Check the program is one the kernel can run, while husk can still say why not."

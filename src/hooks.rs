@@ -36,8 +36,10 @@ pub struct Hook {
     pub path: String,
     #[serde(default, deserialize_with = "nullable")]
     pub args: Vec<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    pub env: Vec<String>,
+    /// None (absent or null): the hook inherits husk's environment, as a
+    /// Go exec.Cmd with a nil Env does in runc. `[]` is an empty one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<Vec<String>>,
     pub timeout: Option<i64>,
 }
 
@@ -58,7 +60,13 @@ impl Hooks {
                 // only when it runs, after the container exists.
                 let strings = std::iter::once(("path", 0, &h.path))
                     .chain(h.args.iter().enumerate().map(|(j, a)| ("args", j, a)))
-                    .chain(h.env.iter().enumerate().map(|(j, e)| ("env", j, e)));
+                    .chain(
+                        h.env
+                            .iter()
+                            .flatten()
+                            .enumerate()
+                            .map(|(j, e)| ("env", j, e)),
+                    );
                 for (field, j, v) in strings {
                     if v.contains('\0') {
                         let at = if field == "path" {
@@ -121,6 +129,19 @@ fn cstrings(v: &[String]) -> Result<Vec<CString>> {
         .collect()
 }
 
+/// husk's own environment, for a hook whose config sets none.
+fn inherited_env() -> Vec<CString> {
+    use std::os::unix::ffi::OsStrExt;
+    std::env::vars_os()
+        .filter_map(|(k, v)| {
+            let mut kv = k.as_bytes().to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            CString::new(kv).ok()
+        })
+        .collect()
+}
+
 /// Run one hook to completion. `kind` and `index` name it in errors.
 /// `restore`: namespace fds the hook process enters before its exec.
 pub fn run_one(kind: &str, index: usize, h: &Hook, state: &str, restore: &[i32]) -> Result<()> {
@@ -131,7 +152,10 @@ pub fn run_one(kind: &str, index: usize, h: &Hook, state: &str, restore: &[i32])
     if args.is_empty() {
         args.push(path.clone());
     }
-    let env = cstrings(&h.env)?;
+    let env = match &h.env {
+        Some(env) => cstrings(env)?,
+        None => inherited_env(),
+    };
     let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
     let mut envp: Vec<*const libc::c_char> = env.iter().map(|a| a.as_ptr()).collect();
@@ -212,7 +236,7 @@ mod tests {
         Hook {
             path: path.into(),
             args: args.iter().map(|s| s.to_string()).collect(),
-            env: vec![],
+            env: None,
             timeout,
         }
     }

@@ -1123,3 +1123,56 @@ fn failed_exec_leaves_no_process_in_the_container() {
     assert_eq!(pids.len(), 2, "processes in the container: {pids:?}");
     assert!(pids.contains(&"1"), "{pids:?}");
 }
+
+/// `exec --cgroup` (runc's flag): the process runs in an existing
+/// sub-cgroup of the container's, in every hierarchy or only in the named
+/// ones; a sub-cgroup that does not exist is an error naming it.
+#[test]
+fn exec_cgroup_joins_an_existing_sub_cgroup() {
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    b.args(&["sleep", "1000"]);
+    let id = unique_id("subcg");
+    h.run_detached(&b, &id);
+    let subs: Vec<PathBuf> = hierarchies()
+        .iter()
+        .map(|hi| hi.dir(&id))
+        .filter(|d| d.is_dir())
+        .map(|d| d.join("sub"))
+        .collect();
+    for s in &subs {
+        std::fs::create_dir(s).unwrap();
+        // A new v1 cpuset starts with no CPUs and no memory nodes.
+        for f in ["cpuset.cpus", "cpuset.mems"] {
+            if let Ok(v) = std::fs::read_to_string(s.parent().unwrap().join(f)) {
+                std::fs::write(s.join(f), v.trim()).unwrap();
+            }
+        }
+    }
+    let line = |out: &str, ctrl: &str| {
+        out.lines()
+            .find(|l| l.split(':').nth(1) == Some(ctrl))
+            .unwrap_or_else(|| panic!("no {ctrl} line: {out}"))
+            .to_string()
+    };
+    let all = ok(&h.cmd(&["exec", "--cgroup", "sub", &id, "cat", "/proc/self/cgroup"]));
+    for ctrl in ["memory", "pids"] {
+        assert!(line(&all, ctrl).ends_with("/sub"), "{all}");
+    }
+    let mem = ok(&h.cmd(&[
+        "exec",
+        "--cgroup",
+        "memory:sub",
+        &id,
+        "cat",
+        "/proc/self/cgroup",
+    ]));
+    assert!(line(&mem, "memory").ends_with("/sub"), "{mem}");
+    assert!(!line(&mem, "pids").ends_with("/sub"), "{mem}");
+    let e = fails(&h.cmd(&["exec", "--cgroup", "nosuch", &id, "true"]));
+    assert!(e.contains("nosuch") && e.contains("does not exist"), "{e}");
+    for s in &subs {
+        std::fs::remove_dir(s).unwrap();
+    }
+    ok(&h.cmd(&["delete", "--force", &id]));
+}

@@ -471,6 +471,40 @@ fn hook_args_and_env_reach_the_hook() {
     );
 }
 
+/// A hook without `env` inherits the runtime's environment, as in runc
+/// (Go's exec.Cmd with a nil Env); `"env": []` is an empty one.
+#[test]
+fn hook_without_env_inherits_the_runtimes_environment() {
+    let mut b = Bundle::new();
+    let hk = Hooks::new(&mut b);
+    let log = |n: &str| hk.log().join(n).to_str().unwrap().to_string();
+    let dump = "env > \"$1\"";
+    b.set(
+        "/hooks/prestart",
+        json!([
+            {"path": "/bin/sh", "args": ["sh", "-c", dump, "sh", log("unset.env")]},
+            {"path": "/bin/sh", "args": ["sh", "-c", dump, "sh", log("empty.env")], "env": []},
+        ]),
+    );
+    b.args(&["true"]);
+    b.write();
+    let h = Husk::new();
+    let mut c = h.command();
+    c.args(["run", "--bundle", b.arg(), &unique_id("hook-env")])
+        .env("HUSK_TEST_INHERITED", "yes");
+    ok(&run_cmd(c));
+    let unset = hk.read("unset.env");
+    assert!(
+        unset.lines().any(|l| l == "HUSK_TEST_INHERITED=yes"),
+        "no env: the hook gets husk's environment: {unset}"
+    );
+    let empty = hk.read("empty.env");
+    assert!(
+        !empty.contains("HUSK_TEST_INHERITED"),
+        "env []: an empty environment: {empty}"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Timeout.
 

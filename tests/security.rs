@@ -95,17 +95,9 @@ fn a_program_in_no_known_format_is_refused_up_front() {
 #[test]
 fn masking_refuses_a_fake_dev_null() {
     let h = Husk::new();
-    let mut b = Bundle::new();
-    // No /dev tmpfs: the image's own /dev is used, with a fake null.
-    let mounts: Vec<serde_json::Value> = b.config["mounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| !m["destination"].as_str().unwrap_or("").starts_with("/dev"))
-        .cloned()
-        .collect();
-    b.set("/mounts", json!(mounts));
-    std::fs::create_dir_all(b.rootfs().join("dev")).unwrap();
+    // The image's own /dev, bind-mounted (no device nodes made), with a
+    // fake null.
+    let mut b = Bundle::with_image_dev();
     std::fs::write(b.rootfs().join("dev/null"), "not a device").unwrap();
     b.args(&["true"]);
     let id = unique_id("fakenull");
@@ -410,35 +402,45 @@ fn masking_refuses_a_dev_null_symlink_to_core_pattern() {
     assert_eq!(read_trim("/proc/sys/kernel/core_pattern"), before);
 }
 
-/// CVE-2025-31133: a maskedPaths entry that is itself a symlink (here to
-/// /proc/sysrq-trigger) is never followed: husk masks (or refuses) the
-/// link, and the link's target is not what gets the /dev/null.
+/// A maskedPaths entry that is a symlink is followed inside the container,
+/// as runc follows it: the link's target is masked (here /etc/kept, and
+/// /proc/cmdline through /etc/evil), never anything outside the root,
+/// and a link that loops is an error naming it.
 #[test]
-fn masked_path_symlink_is_not_followed() {
+fn masked_path_symlink_masks_its_target_inside_the_root() {
     let h = Husk::new();
     let mut b = Bundle::new();
-    std::os::unix::fs::symlink("/proc/sysrq-trigger", b.rootfs().join("etc/evil")).unwrap();
-    // A target whose masking would be visible: a file with content.
+    std::os::unix::fs::symlink("/proc/cmdline", b.rootfs().join("etc/evil")).unwrap();
     std::fs::write(b.rootfs().join("etc/kept"), "kept\n").unwrap();
     std::os::unix::fs::symlink("/etc/kept", b.rootfs().join("etc/evil2")).unwrap();
     b.config["linux"]["maskedPaths"]
         .as_array_mut()
         .unwrap()
         .extend([json!("/etc/evil"), json!("/etc/evil2")]);
-    b.sh("cat /etc/kept; echo ==mountinfo==; cat /proc/self/mountinfo");
-    let o = h.run(&b, &unique_id("masklink"));
-    if o.status.success() {
-        let out = stdout(&o);
-        assert!(out.starts_with("kept\n"), "the link was followed: {out}");
-        // Nothing was mounted on /proc/sysrq-trigger by masking (it is
-        // made read-only by readonlyPaths: a bind of itself, not 1:3).
-        for l in out.lines().filter(|l| l.contains(" /proc/sysrq-trigger ")) {
-            assert!(!l.contains(" - devtmpfs ") && !l.contains("/null "), "{l}");
-        }
-    } else {
-        let e = stderr(&o);
-        assert!(e.contains("/etc/evil"), "{e}");
-    }
+    b.sh("echo \"[$(cat /etc/kept)]\"; echo ==mountinfo==; cat /proc/self/mountinfo");
+    let out = ok(&h.run(&b, &unique_id("masklink")));
+    assert!(out.starts_with("[]\n"), "/etc/kept is masked: {out}");
+    let masked = |p: &str| {
+        out.lines()
+            .any(|l| l.contains(&format!(" {p} ")) && l.contains("/null "))
+    };
+    assert!(masked("/etc/kept") && masked("/proc/cmdline"), "{out}");
+    assert!(!masked("/etc/evil") && !masked("/etc/evil2"), "{out}");
+    // A loop fails create, naming the path, and leaves nothing behind.
+    let mut b = Bundle::new();
+    std::os::unix::fs::symlink("/etc/loop", b.rootfs().join("etc/loop")).unwrap();
+    b.config["linux"]["maskedPaths"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("/etc/loop"));
+    b.args(&["true"]);
+    let id = unique_id("maskloop");
+    let e = fails(&h.create(&b, &id));
+    assert!(
+        e.contains("can't mask path /etc/loop") && e.contains("ELOOP"),
+        "{e}"
+    );
+    assert_no_state_or_mounts(&h, &b, &id);
 }
 
 /// Accept one --console-socket connection in the background and hold it

@@ -9,6 +9,7 @@ pub mod manager;
 pub mod resources;
 pub mod rootless;
 pub mod stats;
+pub mod sub;
 
 use std::path::{Path, PathBuf};
 

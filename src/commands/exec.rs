@@ -120,7 +120,7 @@ fn build_process(a: &ExecArgs, base: Option<&Process>) -> Result<Process> {
 }
 
 pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
-    let (c, st) = Container::open(&g.root, &a.id)?;
+    let (c, mut st) = Container::open(&g.root, &a.id)?;
     match c.status(&st) {
         Status::Running => {}
         Status::Paused if a.ignore_paused => {}
@@ -129,6 +129,14 @@ pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
         }
         Status::Stopped => bail!("cannot exec in a stopped container"),
         Status::Created => bail!("cannot exec in a container that has not been started"),
+    }
+    // After the status, which reads the container's own cgroup.
+    if !a.cgroup.is_empty() {
+        let subs = crate::cgroups::sub::parse(&a.cgroup)?;
+        let Some(cg) = &st.cgroup else {
+            bail!("--cgroup: the container has no cgroup of its own");
+        };
+        st.cgroup = Some(crate::cgroups::sub::apply(cg, &subs)?);
     }
     let process = build(a, st.process.as_ref())?;
     match (process.terminal, &a.console_socket) {

@@ -12,13 +12,15 @@ use crate::spec::plan::DevicePlan;
 
 /// The devices every container gets when /dev is a fresh tmpfs.
 pub fn default_devices() -> Vec<DevicePlan> {
+    // In runc's order, so that the bind mounts made in a user namespace
+    // list the same in the mount table.
     [
         ("null", 1, 3),
-        ("zero", 1, 5),
-        ("full", 1, 7),
         ("random", 1, 8),
-        ("urandom", 1, 9),
+        ("full", 1, 7),
         ("tty", 5, 0),
+        ("zero", 1, 5),
+        ("urandom", 1, 9),
     ]
     .iter()
     .map(|(n, ma, mi)| DevicePlan {

@@ -14,7 +14,7 @@ use libc::c_ulong;
 use nix::errno::Errno;
 
 use crate::error::{Error, Result};
-use crate::linux::mount_options::flag_names;
+use crate::linux::mount_options::{MOUNT_ATTR_RDONLY, flag_names};
 
 fn cstr(s: &str) -> Result<CString> {
     CString::new(s).map_err(|_| Error::msg(format!("path {s:?} contains a NUL byte")))
@@ -384,6 +384,34 @@ pub fn new_tmpfs(attrs: u64) -> Result<OwnedFd> {
     }
     // SAFETY: fresh fd.
     let fs = unsafe { OwnedFd::from_raw_fd(fs as RawFd) };
+    // What runc's mount("tmpfs", dir, "tmpfs", MS_RDONLY) makes, so that the
+    // mount table reads the same: source "tmpfs", a read-only superblock.
+    const FSCONFIG_SET_FLAG: u32 = 0;
+    const FSCONFIG_SET_STRING: u32 = 1;
+    let config = |cmd: u32, key: &std::ffi::CStr, value: Option<&std::ffi::CStr>| {
+        // SAFETY: key and value are NUL-terminated; SET_FLAG takes no value.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_fsconfig,
+                fs.as_raw_fd(),
+                cmd,
+                key.as_ptr(),
+                value.map_or(std::ptr::null(), |v| v.as_ptr()),
+                0,
+            )
+        };
+        if r < 0 {
+            return Err(Error::sys(
+                format!("fsconfig(tmpfs, {})", key.to_string_lossy()),
+                Errno::last(),
+            ));
+        }
+        Ok(())
+    };
+    config(FSCONFIG_SET_STRING, c"source", Some(c"tmpfs"))?;
+    if attrs & MOUNT_ATTR_RDONLY != 0 {
+        config(FSCONFIG_SET_FLAG, c"ro", None)?;
+    }
     const FSCONFIG_CMD_CREATE: u32 = 6;
     // SAFETY: the CREATE command takes no key or value.
     let r = unsafe {

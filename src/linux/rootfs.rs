@@ -45,12 +45,15 @@ pub fn open_root(rootfs: &str) -> Result<OwnedFd> {
 /// through `root`.
 /// `own_cgroup`: without a cgroup namespace of its own, the container gets
 /// binds of its own cgroup directories rather than the host's whole tree.
+/// `container_cgroup`: the container's cgroup in any case, for when a
+/// cgroup2 cannot be mounted and is bound instead.
 pub fn mount_one(
     root: &OwnedFd,
     rootfs: &str,
     m: &MountPlan,
     in_userns: bool,
     own_cgroup: Option<&Cgroup>,
+    container_cgroup: Option<&Cgroup>,
     mount_label: Option<&str>,
 ) -> Result<()> {
     let shown = format!("{rootfs}{}", m.destination);
@@ -64,7 +67,7 @@ pub fn mount_one(
     // there is how CVE-2019-16884 and CVE-2023-27561 redirected them.
     let strict = matches!(m.kind, MountKind::Proc | MountKind::Sysfs);
     let target = if strict {
-        check_real_dir(root, &m.destination, &shown)?
+        check_real_dir(root, &m.typ, &m.destination, &shown)?
     } else {
         mounts::ensure_in_root(root, &m.destination, is_dir, rootfs)?
     };
@@ -108,7 +111,15 @@ pub fn mount_one(
                 r => r?,
             }
         }
-        MountKind::Cgroup => mount_cgroupfs(root, rootfs, m, &target, &shown, own_cgroup)?,
+        MountKind::Cgroup => mount_cgroupfs(
+            root,
+            rootfs,
+            m,
+            &target,
+            &shown,
+            own_cgroup,
+            container_cgroup,
+        )?,
         MountKind::Proc | MountKind::Other => {
             let data = lsm::mount_data(&m.opts.data_string(), &m.typ, mount_label);
             // tmpcopyup: keep a handle on what the mount will cover, and
@@ -174,19 +185,20 @@ pub fn mount_one(
     Ok(())
 }
 
-fn check_real_dir(root: &OwnedFd, dest: &str, shown: &str) -> Result<OwnedFd> {
+fn check_real_dir(root: &OwnedFd, fs: &str, dest: &str, shown: &str) -> Result<OwnedFd> {
     match open_in_root(root, dest, mounts::RESOLVE_NO_SYMLINKS) {
         Ok(fd) => {
             let st = mounts::fstat(&fd).map_err(|e| Error::sys(format!("stat {shown}"), e))?;
             if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
                 return Err(Error::msg(format!(
-                    "{shown} is not a directory; procfs and sysfs are only mounted on real directories"
+                    "filesystem {fs:?} must be mounted on ordinary directory: {shown} is not a directory"
                 )));
             }
             Ok(fd)
         }
+        // runc's words, which callers match on.
         Err(Errno::ELOOP) | Err(Errno::EXDEV) => Err(Error::msg(format!(
-            "{shown} is or passes through a symlink; procfs and sysfs are only mounted on real directories"
+            "filesystem {fs:?} must be mounted on ordinary directory: {shown} is or passes through a symlink"
         ))),
         Err(Errno::ENOENT) => {
             let root_s = shown.strip_suffix(dest).unwrap_or(shown);
@@ -218,7 +230,7 @@ pub fn remount_bind(fd: &OwnedFd, flags: c_ulong, shown: &str) -> Result<()> {
 
 /// /sys/fs/cgroup inside the container. On a unified host that is one
 /// cgroup2 mount. On hybrid and legacy hosts it is a tmpfs holding one
-/// cgroup v1 mount per hierarchy the host has, plus the unified one.
+/// cgroup v1 mount per v1 hierarchy the host has.
 fn mount_cgroupfs(
     root: &OwnedFd,
     rootfs: &str,
@@ -226,6 +238,7 @@ fn mount_cgroupfs(
     target: &OwnedFd,
     shown: &str,
     own_cgroup: Option<&Cgroup>,
+    container_cgroup: Option<&Cgroup>,
 ) -> Result<()> {
     let flags = m.opts.flags
         & (libc::MS_RDONLY
@@ -236,13 +249,20 @@ fn mount_cgroupfs(
     let host = host_cgroup_mounts()?;
     let tpath = fd_path(target);
     // The container's own directory in the hierarchy mounted at `mp`.
-    let own_dir = |mp: &str| {
-        own_cgroup.and_then(|cg| {
+    let dir_in = |cg: Option<&Cgroup>, mp: &str| {
+        cg.and_then(|cg| {
             cg.dirs
                 .iter()
                 .find(|d| d.path.parent().is_some() && d.path.starts_with(mp))
                 .map(|d| d.path.to_string_lossy().into_owned())
         })
+    };
+    let own_dir = |mp: &str| dir_in(own_cgroup, mp);
+    let bind = |dir: &str, path: &str, dest: &str, shown: &str| {
+        mount(Some(dir), path, None, libc::MS_BIND, None, shown)?;
+        let fd =
+            open_in_root(root, dest, 0).map_err(|e| Error::sys(format!("reopen {shown}"), e))?;
+        remount_bind(&fd, flags, shown)
     };
     // `dest` is the container path, to look the new mount up again after a
     // bind (the old fd points below it).
@@ -252,19 +272,14 @@ fn mount_cgroupfs(
                            data: &str,
                            own: Option<String>,
                            shown: &str| match own {
-        Some(dir) => {
-            mount(Some(&dir), path, None, libc::MS_BIND, None, shown)?;
-            let fd = open_in_root(root, dest, 0)
-                .map_err(|e| Error::sys(format!("reopen {shown}"), e))?;
-            remount_bind(&fd, flags, shown)
-        }
+        Some(dir) => bind(&dir, path, dest, shown),
         None => mount(Some(ty), path, Some(ty), flags, Some(data), shown),
     };
     if host
         .iter()
         .any(|h| h.mount_point == "/sys/fs/cgroup" && h.fstype == "cgroup2")
     {
-        return mount_hierarchy(
+        let r = mount_hierarchy(
             &tpath,
             &m.destination,
             "cgroup2",
@@ -272,6 +287,19 @@ fn mount_cgroupfs(
             own_dir("/sys/fs/cgroup"),
             shown,
         );
+        return match r {
+            // The same cgroup2 already mounted there (a config with two
+            // cgroup mounts, as runc spec's plus one more) is EBUSY, and
+            // a user namespace without its own cgroup namespace may not
+            // mount it (EPERM). runc binds the container's cgroup (or the
+            // host's tree) instead; so does husk.
+            Err(e) if matches!(e.errno(), Some(Errno::EBUSY | Errno::EPERM)) => {
+                let dir = dir_in(container_cgroup, "/sys/fs/cgroup")
+                    .unwrap_or_else(|| "/sys/fs/cgroup".into());
+                bind(&dir, &tpath, &m.destination, shown)
+            }
+            r => r,
+        };
     }
     mount(
         Some("tmpfs"),
@@ -297,11 +325,12 @@ fn mount_cgroupfs(
         let sub_shown = format!("{rootfs}{dest}");
         let sub =
             mkdir_open(&base, name).map_err(|e| Error::sys(format!("mkdir {sub_shown}"), e))?;
-        let (ty, data) = if h.fstype == "cgroup2" {
-            ("cgroup2", String::new())
-        } else {
-            ("cgroup", h.controllers.clone())
-        };
+        // A hybrid host's cgroup2 at /sys/fs/cgroup/unified stays out, as
+        // runc leaves it out: the container sees the v1 hierarchies only.
+        if h.fstype == "cgroup2" {
+            continue;
+        }
+        let (ty, data) = ("cgroup", h.controllers.clone());
         mount_hierarchy(
             &fd_path(&sub),
             &dest,
@@ -311,11 +340,8 @@ fn mount_cgroupfs(
             &sub_shown,
         )?;
     }
-    if m.opts.flags & libc::MS_RDONLY != 0 {
-        let fresh = open_in_root(root, &m.destination, 0)
-            .map_err(|e| Error::sys(format!("reopen {shown}"), e))?;
-        mounts::mount_setattr(fresh.as_raw_fd(), false, MOUNT_ATTR_RDONLY, 0, shown)?;
-    }
+    // The tmpfs itself stays writable, as in runc: "ro" applies to each
+    // hierarchy (above), and the tmpfs is the container's own.
     Ok(())
 }
 
@@ -441,10 +467,22 @@ fn chdir_root() -> Result<()> {
 }
 
 fn open_nofollow(path: &str) -> Result<Option<OwnedFd>> {
+    open_path(path, libc::O_NOFOLLOW)
+}
+
+/// maskedPaths and readonlyPaths, after pivot_root: a symlink is followed
+/// inside the container, as runc's mount(2) on the path follows it (the
+/// target is what gets masked; one that loops is an error). No magic links:
+/// /proc/self/... must not lead out.
+fn open_following(path: &str) -> Result<Option<OwnedFd>> {
+    open_path(path, 0)
+}
+
+fn open_path(path: &str, flags: i32) -> Result<Option<OwnedFd>> {
     match mounts::openat2(
         libc::AT_FDCWD,
         path,
-        libc::O_PATH | libc::O_NOFOLLOW,
+        libc::O_PATH | flags,
         mounts::RESOLVE_NO_MAGICLINKS,
     ) {
         Ok(fd) => Ok(Some(fd)),
@@ -472,7 +510,8 @@ pub fn mask_paths(paths: &[String]) -> Result<usize> {
     }
     let mut n = 0;
     for p in paths {
-        let Some(target) = open_nofollow(p)? else {
+        let Some(target) = open_following(p).with_context(|| format!("can't mask path {p}"))?
+        else {
             continue;
         };
         let st = mounts::fstat(&target).map_err(|e| Error::sys(format!("stat {p}"), e))?;
@@ -491,7 +530,7 @@ pub fn mask_paths(paths: &[String]) -> Result<usize> {
 pub fn readonly_paths(paths: &[String]) -> Result<usize> {
     let mut n = 0;
     for p in paths {
-        let Some(target) = open_nofollow(p)? else {
+        let Some(target) = open_following(p)? else {
             continue;
         };
         let tree = mounts::clone_tree(&target, true, p)?;

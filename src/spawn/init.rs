@@ -141,22 +141,26 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
                     m,
                     in_userns,
                     bind_cgroup,
+                    c.cgroup,
                     plan.mount_label.as_deref(),
                 )
             },
         )?;
     }
-    let fresh_dev = plan
+    // As runc: the standard nodes and links are made in /dev unless /dev is
+    // a bind mount (the caller's own /dev); with no /dev mount at all they
+    // go into the image's /dev.
+    let fresh_dev = !plan
         .mounts
         .iter()
-        .any(|m| m.destination.trim_end_matches('/') == "/dev" && m.kind != MountKind::Bind);
+        .any(|m| m.destination.trim_end_matches('/') == "/dev" && m.kind == MountKind::Bind);
     if fresh_dev {
         step(
             "create-default-devices",
             if in_userns {
-                "bind the host's null zero full random urandom tty (no mknod in a user namespace)"
+                "bind the host's null random full tty zero urandom (no mknod in a user namespace)"
             } else {
-                "mknod null zero full random urandom tty"
+                "mknod null random full tty zero urandom"
             },
             || devices::create_all(&root, &rootfs, &devices::default_devices(), in_userns),
         )?;
@@ -238,15 +242,17 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
     for (k, v) in &plan.sysctl {
         step("set-sysctl", format!("{k}={v}"), || uts::set_sysctl(k, v))?;
     }
-    step(
-        "mask-paths",
-        format!("{} maskedPaths", plan.masked_paths.len()),
-        || rootfs::mask_paths(&plan.masked_paths).map(drop),
-    )?;
+    // readonlyPaths first, as runc orders them: a path in both lists ends
+    // up masked, and the mount table reads the same.
     step(
         "readonly-paths",
         format!("{} readonlyPaths", plan.readonly_paths.len()),
         || rootfs::readonly_paths(&plan.readonly_paths).map(drop),
+    )?;
+    step(
+        "mask-paths",
+        format!("{} maskedPaths", plan.masked_paths.len()),
+        || rootfs::mask_paths(&plan.masked_paths).map(drop),
     )?;
     if let Some(p) = plan.rootfs_propagation {
         step("set-rootfs-propagation", "mount(/, propagation)", || {

@@ -79,6 +79,7 @@ pub struct Process {
     pub scheduler: Option<Scheduler>,
     pub selinux_label: Option<String>,
     pub io_priority: Option<IoPriority>,
+    #[serde(rename = "execCPUAffinity")]
     pub exec_cpu_affinity: Option<Value>,
 }
 

@@ -323,6 +323,20 @@ fn plan_cgroup(
         })?,
     };
     resources::validate(&res)?;
+    let mut res = res;
+    // runc puts its standard device rules on every container, and with no
+    // rules of the config's own it starts from "deny all": a config without
+    // linux.resources (runc spec --rootless's) still gets the standard
+    // list, not every device. An unprivileged husk has no device cgroup.
+    if res.devices.is_empty() && !crate::linux::identity::rootless() {
+        res.devices.push(resources::DeviceRule {
+            allow: false,
+            typ: None,
+            major: None,
+            minor: None,
+            access: Some("rwm".into()),
+        });
+    }
     if let Some(p) = linux.cgroups_path.as_deref() {
         if p.split('/').any(|c| c == "..") {
             bail!("linux.cgroupsPath: {p:?} contains \"..\"");

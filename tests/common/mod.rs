@@ -90,20 +90,23 @@ impl Bundle {
         Bundle { dir, config }
     }
 
-    /// As [`Bundle::new`], without the /dev tmpfs (and what is mounted
-    /// under it), so the image's own /dev, which an attacker controls, is
-    /// used.
+    /// As [`Bundle::new`], with the image's own /dev, which an attacker
+    /// controls, as the container's /dev: bind-mounted onto itself in place
+    /// of the /dev tmpfs (and what is mounted under it). As in runc, a bind
+    /// mount is the one /dev the runtime makes no device nodes in.
     pub fn with_image_dev() -> Bundle {
         let mut b = Bundle::new();
-        let mounts: Vec<Value> = b.config["mounts"]
+        std::fs::create_dir_all(b.rootfs().join("dev")).unwrap();
+        let mut mounts: Vec<Value> = b.config["mounts"]
             .as_array()
             .unwrap()
             .iter()
             .filter(|m| !m["destination"].as_str().unwrap_or("").starts_with("/dev"))
             .cloned()
             .collect();
+        mounts.push(json!({"destination": "/dev", "type": "bind",
+            "source": b.rootfs().join("dev"), "options": ["rbind"]}));
         b.set("/mounts", json!(mounts));
-        std::fs::create_dir_all(b.rootfs().join("dev")).unwrap();
         b
     }
 

@@ -3,21 +3,23 @@
 # The project's one test command: what CI runs (.ci/run) and what to run
 # before pushing.
 #
-#   ./scripts/test.sh            run every stage but compat
+#   ./scripts/test.sh            run every stage
 #   ./scripts/test.sh fmt build  run only these stages (in pipeline order)
 #
-# Stages: deps fmt clippy rootfs build test vm containerd podman compat
+# Stages: deps fmt clippy rootfs build test compat vm containerd podman docker
 #   deps    install missing Debian packages; check cargo, rustfmt, clippy
 #   fmt     cargo fmt --check
 #   clippy  cargo clippy --all-targets -- -D warnings
 #   rootfs  scripts/mkrootfs.sh (bundles/busybox/rootfs, used by the tests)
 #   build   cargo build
 #   test    cargo test (unit + integration; integration tests need root)
+#   compat  cargo test --test compat: the corpus in tests/compat (configs
+#           that runc spec, crun spec, docker, podman and ctr wrote), husk
+#           vs runc, compared from inside the container
 #   vm      scripts/vm-test.sh: the cgroup v2 suite in a qemu VM (stock kernel)
 #   containerd  scripts/e2e/containerd.sh: ctr + runc v2 shim with husk, vs runc
 #   podman  scripts/e2e/podman.sh: podman + conmon with husk, vs runc
-#   compat  cargo test --test compat: the corpus in tests/compat, husk vs runc
-#           (only when named: its cases document husk bugs until they are fixed)
+#   docker  scripts/e2e/docker.sh: dockerd 20.10 (cgroupfs) with husk, vs runc
 #
 # Environment:
 #   HUSK_TEST_FILTER   a test-name filter passed to `cargo test`
@@ -26,16 +28,13 @@
 # Runs as root (re-runs itself with sudo). Exits non-zero if any stage fails;
 # the last line is "PASS: ..." or "FAIL: ...".
 #
-# Adding a stage: write a stage_NAME function, add NAME to STAGES (and to
-# DEFAULT_STAGES if it runs when no stage is named), and to
+# Adding a stage: write a stage_NAME function, add NAME to STAGES, and to
 # REQUIRED if the stages after it cannot run without it.
 set -eu
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-STAGES=(deps fmt clippy rootfs build test vm containerd podman compat)
-# What runs when no stage is named.
-DEFAULT_STAGES=(deps fmt clippy rootfs build test vm containerd podman)
+STAGES=(deps fmt clippy rootfs build test compat vm containerd podman docker)
 # vm: scripts/vm-test.sh boots Debian's stock kernel under qemu with pure
 #     cgroup v2 (this host is hybrid) and runs the v2 suite there.
 
@@ -121,9 +120,14 @@ stage_podman() {
     HUSK_BIN="$REPO_ROOT/target/debug/husk" scripts/e2e/podman.sh
 }
 
+stage_docker() {
+    HUSK_BIN="$REPO_ROOT/target/debug/husk" scripts/e2e/docker.sh
+}
+
 # The differential harness (tests/compat/README.md); HUSK_COMPAT_FILTER
-# selects cases.
+# selects cases. runc is the oracle; crun writes two of the configs.
 stage_compat() {
+    apt_install_missing runc crun
     cargo test --test compat
 }
 
@@ -139,7 +143,7 @@ fi
 trap 'chown_back_to_invoker target' EXIT
 
 selected=("$@")
-[ "${#selected[@]}" -gt 0 ] || selected=("${DEFAULT_STAGES[@]}")
+[ "${#selected[@]}" -gt 0 ] || selected=("${STAGES[@]}")
 
 declare -A result=() took=()
 failed=()

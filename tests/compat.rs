@@ -84,6 +84,7 @@ const FIELDS: &[&str] = &[
     "refusal",
     "why",
     "rootfs_setup",
+    "differs",
 ];
 
 fn main() {
@@ -1063,9 +1064,16 @@ fn compare(case: &Case, expect: &str, runc: &Run, husk: &Run) -> Verdict {
             detail,
         };
     }
-    let (a, b) = (&runc.norm, &husk.norm);
-    let diff = line_diff(a, b);
     let mut why = Vec::new();
+    let (a, b) = match deliberate(case, &runc.norm, &husk.norm) {
+        Ok(ab) => ab,
+        Err(e) => {
+            why.push(e);
+            (runc.norm.clone(), husk.norm.clone())
+        }
+    };
+    let (a, b) = (&a, &b);
+    let diff = line_diff(a, b);
     if runc.status.is_none() || husk.status.is_none() {
         why.push(format!(
             "hang ({})",
@@ -1121,6 +1129,43 @@ fn compare(case: &Case, expect: &str, runc: &Run, husk: &Run) -> Verdict {
 
 /// The lines only in `a` ("- ") or only in `b` ("+ "), in order, by the
 /// longest common subsequence.
+/// `differs`: {"why": ..., "runc": [lines], "husk": [lines]}, a documented
+/// place where husk deliberately does not do what runc 1.1.5 does. Each
+/// listed line must be in that side's output (so the entry goes stale
+/// loudly) and is then left out of the comparison.
+fn deliberate(
+    case: &Case,
+    a: &[String],
+    b: &[String],
+) -> Result<(Vec<String>, Vec<String>), String> {
+    let Some(d) = case.meta.get("differs") else {
+        return Ok((a.to_vec(), b.to_vec()));
+    };
+    if d.get("why").and_then(Value::as_str).is_none() {
+        return Err("case.json: differs needs a \"why\"".into());
+    }
+    let drop = |side: &str, lines: &[String]| -> Result<Vec<String>, String> {
+        let want: Vec<&str> = d
+            .get(side)
+            .and_then(Value::as_array)
+            .map(|l| l.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        for w in &want {
+            if !lines.iter().any(|l| l == w) {
+                return Err(format!(
+                    "differs.{side}: {w:?} is no longer in {side}'s output"
+                ));
+            }
+        }
+        Ok(lines
+            .iter()
+            .filter(|l| !want.contains(&l.as_str()))
+            .cloned()
+            .collect())
+    };
+    Ok((drop("runc", a)?, drop("husk", b)?))
+}
+
 fn line_diff(a: &[String], b: &[String]) -> Vec<String> {
     let (n, m) = (a.len(), b.len());
     let mut lcs = vec![vec![0u32; m + 1]; n + 1];

@@ -164,17 +164,21 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
             },
             || devices::create_all(&root, &rootfs, &devices::default_devices(), in_userns),
         )?;
-        step(
-            "create-dev-links",
-            "symlink /dev/fd /dev/std{in,out,err} /dev/ptmx",
-            || devices::create_links(&root, &rootfs),
-        )?;
     }
     if !plan.devices.is_empty() {
         step(
             "create-devices",
             format!("{} from linux.devices", plan.devices.len()),
             || devices::create_all(&root, &rootfs, &plan.devices, in_userns),
+        )?;
+    }
+    // After linux.devices, as in runc: a /dev/ptmx node there (every
+    // --privileged config lists the host's) becomes the link to pts/ptmx.
+    if fresh_dev {
+        step(
+            "create-dev-links",
+            "symlink /dev/fd /dev/std{in,out,err} /dev/ptmx",
+            || devices::create_links(&root, &rootfs),
         )?;
     }
     step(

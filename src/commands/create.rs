@@ -75,7 +75,11 @@ pub fn create(g: &Global, a: &CreateArgs, wait_for_start: bool, relay: bool) -> 
     let container = Container::create(&g.root, &a.id)?;
     match setup(&container, &plan, a, wait_for_start) {
         Ok((init, state)) => {
-            crate::explain::finish()?;
+            // For run the init still has steps to record until its exec
+            // (run finishes the timeline after wait_exec).
+            if wait_for_start {
+                crate::explain::finish()?;
+            }
             Ok(Created {
                 container,
                 state,

@@ -60,6 +60,7 @@ pub fn run(g: &Global, a: &RunArgs) -> Result<i32> {
         let _ = created.container.destroy(&created.state);
         return Err(e);
     }
+    crate::explain::finish()?;
     if let Some(p) = &a.create.pid_file {
         create::write_pid_file(p, pid)?;
     }

@@ -1139,7 +1139,11 @@ fn cgroup_filesystem_is_readonly() {
         assert!(m.has_opt("ro"), "writable cgroup mount: {m:?}");
     }
     // As many hierarchies as the host has (v1 ones, on a hybrid host).
-    let host = parse_mountinfo(&std::fs::read_to_string("/proc/self/mountinfo").unwrap());
+    let host: Vec<MountLine> =
+        parse_mountinfo(&std::fs::read_to_string("/proc/self/mountinfo").unwrap())
+            .into_iter()
+            .filter(|m| m.point == "/sys/fs/cgroup" || m.point.starts_with("/sys/fs/cgroup/"))
+            .collect();
     let v1 = host.iter().filter(|m| m.fstype == "cgroup").count();
     let host_cg = if v1 > 0 {
         v1

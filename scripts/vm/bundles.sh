@@ -79,6 +79,10 @@ make_bundles() {
     bundle events-plain null . sleep 60
     bundle kall null . sh -c 'sleep 100 & sleep 100 & wait'
     bundle cgns null . sh -c 'cat /proc/self/cgroup; grep " /sys/fs/cgroup " /proc/self/mountinfo'
+    # runc spec's cgroup mount plus one more: the second cgroup2 mount at the
+    # same place is EBUSY, and husk binds the container's cgroup instead.
+    bundle cgtwice null '.mounts += [{"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}]' \
+        sh -c 'grep -c " /sys/fs/cgroup " /proc/self/mountinfo; cat /sys/fs/cgroup/cgroup.procs | wc -l'
     bundle sib1 null . sleep 60
     bundle sib2 null . sleep 60
     # The VM has 2 CPUs: the kernel refuses cpuset.cpus "7" at create.

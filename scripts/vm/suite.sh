@@ -477,6 +477,20 @@ check_cgroupns() {
     cleanup cgns
 }
 
+# Two cgroup mounts at /sys/fs/cgroup (runc spec's config plus one): the
+# second is a bind of the container's cgroup, as in runc, not EBUSY.
+check_cgroup_twice() {
+    run_keep cgtwice
+    mounts=$(echo "$out" | head -1)
+    if [ "$rc" -eq 0 ] && [ "$mounts" = 2 ]; then
+        pass cgroup-twice
+    else
+        fail cgroup-twice "husk run exited $rc, want 0 with two /sys/fs/cgroup mounts: $out"
+    fi
+    delete_check cgroup-twice-delete cgtwice
+    cleanup cgtwice
+}
+
 # Two containers whose cgroups share the parent /husk-test, which the first
 # one created: deleting the first must work while the second still runs.
 check_siblings() {
@@ -536,7 +550,7 @@ check_leftovers() {
 # ---------------------------------------------------------------------------
 
 ALL="smoke memory pids cpu cpuset io hugetlb unified devices pause update"
-ALL="$ALL events kill_all cgroupns siblings create_failure"
+ALL="$ALL events kill_all cgroupns cgroup_twice siblings create_failure"
 # Checks in files of their own beside this one (each defines check_NAME).
 # shellcheck source=scripts/vm/lsm.sh
 . /husk-test/lsm.sh

@@ -73,23 +73,23 @@ pub fn main() -> ! {
     if let Some(mode) = explain
         && let Err(e) = explain::Mode::parse(mode).and_then(|m| explain::start(m, started))
     {
-        eprintln!("husk: {e}");
+        logging::early_error(&e.to_string());
         std::process::exit(1);
     }
     if let Err(e) = logging::init(&log) {
-        eprintln!("husk: {e}");
+        logging::early_error(&e.to_string());
         std::process::exit(1);
     }
     match commands::dispatch(&cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            // The log (containerd reads it) and stderr (people read it),
-            // without saying it twice when the log is stderr.
-            if g.log.is_some() || log.json {
-                tracing::error!("{e}");
-            }
-            if g.log.is_some() || !log.json {
-                eprintln!("husk: {e}");
+            // As runc's fatal(): an error line in the log (containerd reads
+            // it; without --log that is stderr, `time=… level=error
+            // msg="…"`), and when the log is a file, the bare message on
+            // stderr as well.
+            tracing::error!("{e}");
+            if g.log.is_some() {
+                eprintln!("{e}");
             }
             std::process::exit(1);
         }

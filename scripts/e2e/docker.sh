@@ -510,8 +510,8 @@ step2() {
 # step_err KEY ARGS...: for a command that must fail in the runtime: records
 # its exit status, its stdout if it succeeded, and which of the phrases the
 # docker CLI looks for in the daemon's error (to exit 127 or 126) it shows;
-# the error text itself (the runtime's own words, which are not runc's; on
-# stdout for docker exec) only goes to the log.
+# the error text itself (the runtime's own words, which need not be runc's
+# beyond those phrases; on stdout for docker exec) only goes to the log.
 step_err() {
     local key=$1 p found=""
     shift
@@ -742,8 +742,9 @@ s_memory() {
 }
 
 # --kernel-memory: docker (deprecated, with a warning) passes
-# linux.resources.memory.kernel; runc 1.1 ignores it, and so does this
-# kernel (memory.kmem.limit_in_bytes accepts a write and enforces nothing).
+# linux.resources.memory.kernel; runc 1.1 ignores it with a warning, and
+# so does husk (at create and at update; this kernel's
+# memory.kmem.limit_in_bytes would accept a write and enforce nothing).
 s_kernel_memory() {
     local N=e2e-kernel-memory
     step2 run run --rm --kernel-memory 64m "$IMG" echo ran

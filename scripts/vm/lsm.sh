@@ -112,7 +112,8 @@ read-ok" ]; then
     out=$(hk create --bundle "$(lsm_bundle lsm-bad husk-no-such-profile true)" lsm-bad 2>&1 </dev/null)
     rc=$?
     echo "lsm: unknown profile: $out"
-    case $out in
+    # husk's error line is runc's: msg="…" with the quotes inside escaped.
+    case $(printf '%s\n' "$out" | sed 's/\\"/"/g') in
     *'process.apparmorProfile "husk-no-such-profile"'*'write "exec husk-no-such-profile" to /proc/thread-self/attr/apparmor/exec'*ENOENT*)
         if [ "$rc" -ne 0 ] && [ ! -e "$STATE/lsm-bad" ] && [ ! -e "$T/lsm-bad" ]; then
             pass lsm-unknown-profile

@@ -1,6 +1,12 @@
 //! Which cgroup files a linux.resources section becomes, for v1 and for v2.
 //! Pure: the result is a list of (file, value) writes, checked in unit tests
 //! and then applied, each confirmed, by the hierarchy code.
+//!
+//! As in runc, 0 means "leave it as it is" for the memory limits, the CPU
+//! numbers, the pids limit and the block IO weights, and "" for the cpuset
+//! strings: `docker update` sends every field, 0 for those it does not
+//! change. -1 (or "max") is "no limit". The deprecated kernel memory limits
+//! (memory.kernel, kernelTCP) are ignored, as runc 1.1 ignores them.
 
 use super::resources::{self as r, Resources, ThrottleDevice};
 use crate::bail;
@@ -12,6 +18,9 @@ pub struct Write {
     pub value: String,
     /// Tried when `file` does not exist (io.bfq.weight → io.weight).
     pub fallback: Option<(String, String)>,
+    /// Skipped when `file` does not exist: "no swap limit" implied by "no
+    /// memory limit" on a kernel without swap accounting.
+    pub optional: bool,
 }
 
 fn w(file: impl Into<String>, value: impl ToString) -> Write {
@@ -19,28 +28,60 @@ fn w(file: impl Into<String>, value: impl ToString) -> Write {
         file: file.into(),
         value: value.to_string(),
         fallback: None,
+        optional: false,
     }
+}
+
+/// A value OCI leaves unset by giving 0.
+fn set<T: Default + PartialEq>(v: Option<T>) -> Option<T> {
+    v.filter(|v| *v != T::default())
+}
+
+/// Whether a memory section sets anything husk writes (kernel memory is
+/// ignored; 0 is unset).
+fn memory_set(m: &r::Memory) -> bool {
+    set(m.limit).is_some()
+        || set(m.reservation).is_some()
+        || set(m.swap).is_some()
+        || m.swappiness.is_some()
+        || m.disable_oom_killer == Some(true)
+}
+
+fn cpu_set(c: &r::Cpu) -> bool {
+    set(c.shares).is_some()
+        || set(c.quota).is_some()
+        || set(c.period).is_some()
+        || c.burst.is_some()
+        || c.idle.is_some()
+        || set(c.realtime_period).is_some()
+        || set(c.realtime_runtime).is_some()
+}
+
+fn block_io_set(b: &r::BlockIo) -> bool {
+    set(b.weight).is_some()
+        || set(b.leaf_weight).is_some()
+        || !b.weight_device.is_empty()
+        || !b.throttle_read_bps_device.is_empty()
+        || !b.throttle_write_bps_device.is_empty()
+        || !b.throttle_read_iops_device.is_empty()
+        || !b.throttle_write_iops_device.is_empty()
+}
+
+/// The deprecated kernel memory fields, if the section has them.
+pub fn kernel_memory(res: &Resources) -> (Option<i64>, Option<i64>) {
+    res.memory
+        .as_ref()
+        .map_or((None, None), |m| (m.kernel, m.kernel_tcp))
 }
 
 /// The controllers (v1 names) a resources section needs.
 pub fn needed(res: &Resources) -> Vec<&'static str> {
     let mut v = Vec::new();
-    if res
-        .memory
-        .as_ref()
-        .is_some_and(|m| *m != Default::default())
-    {
+    if res.memory.as_ref().is_some_and(memory_set) {
         v.push("memory");
     }
     if let Some(c) = &res.cpu {
-        if c.shares.is_some()
-            || c.quota.is_some()
-            || c.period.is_some()
-            || c.burst.is_some()
-            || c.idle.is_some()
-            || c.realtime_period.is_some()
-            || c.realtime_runtime.is_some()
-        {
+        if cpu_set(c) {
             v.push("cpu");
         }
         if c.cpus.as_deref().is_some_and(|s| !s.is_empty())
@@ -49,14 +90,10 @@ pub fn needed(res: &Resources) -> Vec<&'static str> {
             v.push("cpuset");
         }
     }
-    if res.pids.is_some() {
+    if res.pids.as_ref().is_some_and(|p| p.limit != 0) {
         v.push("pids");
     }
-    if res
-        .block_io
-        .as_ref()
-        .is_some_and(|b| *b != Default::default())
-    {
+    if res.block_io.as_ref().is_some_and(block_io_set) {
         v.push("blkio");
     }
     if !res.hugepage_limits.is_empty() {
@@ -98,11 +135,6 @@ pub fn v2(controller: &str, res: &Resources) -> Result<Vec<Write>> {
     match controller {
         "memory" => {
             let m = res.memory.clone().unwrap_or_default();
-            if m.kernel.is_some_and(|k| k != 0) || m.kernel_tcp.is_some_and(|k| k != 0) {
-                bail!(
-                    "linux.resources.memory.kernel/kernelTCP: cgroup v2 has no separate kernel memory limit"
-                );
-            }
             if m.swappiness.is_some() {
                 bail!("linux.resources.memory.swappiness: cgroup v2 has no per-cgroup swappiness");
             }
@@ -111,13 +143,20 @@ pub fn v2(controller: &str, res: &Resources) -> Result<Vec<Write>> {
                     "linux.resources.memory.disableOOMKiller: cgroup v2 cannot disable the OOM killer"
                 );
             }
-            if let Some(l) = m.limit {
+            let limit = set(m.limit);
+            match set(m.swap) {
+                Some(s) => out.push(w("memory.swap.max", r::swap_v2(limit, s)?)),
+                // No memory limit and no word on swap: no swap limit either.
+                None if limit == Some(-1) => out.push(Write {
+                    optional: true,
+                    ..w("memory.swap.max", "max")
+                }),
+                None => {}
+            }
+            if let Some(l) = limit {
                 out.push(w("memory.max", r::max_or(l)));
             }
-            if let Some(s) = m.swap {
-                out.push(w("memory.swap.max", r::swap_v2(m.limit, s)?));
-            }
-            if let Some(res) = m.reservation {
+            if let Some(res) = set(m.reservation) {
                 out.push(w("memory.low", r::max_or(res)));
             }
         }
@@ -133,7 +172,7 @@ pub fn v2(controller: &str, res: &Resources) -> Result<Vec<Write>> {
             if let Some(s) = c.shares.filter(|s| *s != 0) {
                 out.push(w("cpu.weight", r::shares_to_weight(s)));
             }
-            if let Some(m) = r::cpu_max(c.quota, c.period) {
+            if let Some(m) = r::cpu_max(set(c.quota), set(c.period)) {
                 out.push(w("cpu.max", m));
             }
             if let Some(b) = c.burst {
@@ -144,7 +183,7 @@ pub fn v2(controller: &str, res: &Resources) -> Result<Vec<Write>> {
             }
         }
         "cpuset" => out.extend(cpuset_writes(res)),
-        "pids" => out.push(pids_write(res)),
+        "pids" => out.extend(pids_write(res)),
         "blkio" | "io" => {
             let b = res.block_io.clone().unwrap_or_default();
             if b.leaf_weight.is_some() || b.weight_device.iter().any(|d| d.leaf_weight.is_some()) {
@@ -158,6 +197,7 @@ pub fn v2(controller: &str, res: &Resources) -> Result<Vec<Write>> {
                         "io.weight".into(),
                         format!("default {}", r::blkio_weight_to_io(wt)),
                     )),
+                    optional: false,
                 });
             }
             for d in &b.weight_device {
@@ -169,6 +209,7 @@ pub fn v2(controller: &str, res: &Resources) -> Result<Vec<Write>> {
                             "io.weight".into(),
                             format!("{}:{} {}", d.major, d.minor, r::blkio_weight_to_io(wt)),
                         )),
+                        optional: false,
                     });
                 }
             }
@@ -208,10 +249,15 @@ fn cpuset_writes(res: &Resources) -> Vec<Write> {
     out
 }
 
-/// OCI's 0 or -1 mean "no limit", which the kernel spells "max".
-fn pids_write(res: &Resources) -> Write {
+/// -1 (any negative) is "no limit", which the kernel spells "max"; 0 leaves
+/// pids.max as it is, as runc does (a new cgroup's is "max").
+fn pids_write(res: &Resources) -> Option<Write> {
     let l = res.pids.as_ref().map_or(0, |p| p.limit);
-    w("pids.max", if l > 0 { l.to_string() } else { "max".into() })
+    match l {
+        0 => None,
+        l if l < 0 => Some(w("pids.max", "max")),
+        l => Some(w("pids.max", l)),
+    }
 }
 
 fn rdma_writes(res: &Resources) -> Vec<Write> {
@@ -235,20 +281,22 @@ pub fn v1(controller: &str, res: &Resources) -> Result<Vec<Write>> {
     match controller {
         "memory" => {
             let m = res.memory.clone().unwrap_or_default();
-            if let Some(l) = m.limit {
+            let limit = set(m.limit);
+            if let Some(l) = limit {
                 out.push(w("memory.limit_in_bytes", l));
             }
-            if let Some(s) = m.swap {
-                out.push(w("memory.memsw.limit_in_bytes", s));
+            match set(m.swap) {
+                Some(s) => out.push(w("memory.memsw.limit_in_bytes", s)),
+                // runc: no memory limit and no word on swap is no swap
+                // limit either, where the kernel accounts swap.
+                None if limit == Some(-1) => out.push(Write {
+                    optional: true,
+                    ..w("memory.memsw.limit_in_bytes", -1)
+                }),
+                None => {}
             }
-            if let Some(r) = m.reservation {
+            if let Some(r) = set(m.reservation) {
                 out.push(w("memory.soft_limit_in_bytes", r));
-            }
-            if let Some(k) = m.kernel {
-                out.push(w("memory.kmem.limit_in_bytes", k));
-            }
-            if let Some(k) = m.kernel_tcp {
-                out.push(w("memory.kmem.tcp.limit_in_bytes", k));
             }
             if let Some(s) = m.swappiness {
                 if s > 100 {
@@ -285,7 +333,7 @@ pub fn v1(controller: &str, res: &Resources) -> Result<Vec<Write>> {
             }
         }
         "cpuset" => out.extend(cpuset_writes(res)),
-        "pids" => out.push(pids_write(res)),
+        "pids" => out.extend(pids_write(res)),
         "blkio" => {
             let b = res.block_io.clone().unwrap_or_default();
             if let Some(wt) = b.weight.filter(|w| *w != 0) {
@@ -293,6 +341,7 @@ pub fn v1(controller: &str, res: &Resources) -> Result<Vec<Write>> {
                     file: "blkio.weight".into(),
                     value: wt.to_string(),
                     fallback: Some(("blkio.bfq.weight".into(), wt.to_string())),
+                    optional: false,
                 });
             }
             if let Some(lw) = b.leaf_weight.filter(|w| *w != 0) {
@@ -307,6 +356,7 @@ pub fn v1(controller: &str, res: &Resources) -> Result<Vec<Write>> {
                             "blkio.bfq.weight_device".into(),
                             format!("{}:{} {wt}", d.major, d.minor),
                         )),
+                        optional: false,
                     });
                 }
                 if let Some(lw) = d.leaf_weight {
@@ -411,9 +461,11 @@ mod tests {
         let r = res(r#"{"memory":{"limit":1048576,"swap":3145728,"reservation":524288}}"#);
         assert_eq!(
             files(&v2("memory", &r).unwrap()),
+            // swap first, as runc writes them: a lower memory.max would
+            // otherwise meet the old, larger swap limit.
             vec![
-                ("memory.max".into(), "1048576".into()),
                 ("memory.swap.max".into(), "2097152".into()),
+                ("memory.max".into(), "1048576".into()),
                 ("memory.low".into(), "524288".into()),
             ]
         );
@@ -460,15 +512,77 @@ mod tests {
     }
 
     #[test]
-    fn pids_unlimited() {
+    fn pids_zero_is_unset_and_negative_unlimited() {
+        assert!(
+            v2("pids", &res(r#"{"pids":{"limit":0}}"#))
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!(
-            v2("pids", &res(r#"{"pids":{"limit":0}}"#)).unwrap()[0].value,
+            v2("pids", &res(r#"{"pids":{"limit":-1}}"#)).unwrap()[0].value,
             "max"
         );
         assert_eq!(
             v1("pids", &res(r#"{"pids":{"limit":7}}"#)).unwrap()[0].value,
             "7"
         );
+    }
+
+    /// What `docker update --pids-limit 50` sends: 0 for every field it
+    /// does not change. Only pids.max may be written, on v1 and on v2.
+    #[test]
+    fn docker_update_zeros_write_nothing_but_pids() {
+        let r = res(
+            r#"{"memory":{"limit":0,"reservation":0,"kernel":0},"cpu":{"shares":0,"quota":0,"period":0},"pids":{"limit":50},"blockIO":{"weight":0}}"#,
+        );
+        assert_eq!(needed(&r), vec!["pids"]);
+        for c in ["memory", "cpu", "cpuset", "blkio"] {
+            assert!(files(&v1(c, &r).unwrap()).is_empty(), "v1 {c}");
+            assert!(files(&v2(c, &r).unwrap()).is_empty(), "v2 {c}");
+        }
+        assert_eq!(
+            files(&v1("pids", &r).unwrap()),
+            vec![("pids.max".into(), "50".into())]
+        );
+    }
+
+    #[test]
+    fn kernel_memory_is_ignored() {
+        let r = res(r#"{"memory":{"kernel":67108864,"kernelTCP":1048576}}"#);
+        assert!(needed(&r).is_empty());
+        assert!(v1("memory", &r).unwrap().is_empty());
+        assert!(v2("memory", &r).unwrap().is_empty());
+        assert_eq!(kernel_memory(&r), (Some(67108864), Some(1048576)));
+        let r = res(r#"{"memory":{"limit":1048576,"kernel":67108864}}"#);
+        assert_eq!(
+            files(&v1("memory", &r).unwrap()),
+            vec![("memory.limit_in_bytes".into(), "1048576".into())]
+        );
+    }
+
+    /// -1 without a swap value lifts the swap limit too, where the kernel
+    /// has one (runc's setMemoryAndSwap).
+    #[test]
+    fn no_memory_limit_is_no_swap_limit() {
+        let r = res(r#"{"memory":{"limit":-1}}"#);
+        let v = v1("memory", &r).unwrap();
+        assert_eq!(
+            files(&v),
+            vec![
+                ("memory.limit_in_bytes".into(), "-1".into()),
+                ("memory.memsw.limit_in_bytes".into(), "-1".into()),
+            ]
+        );
+        assert!(v[1].optional && !v[0].optional);
+        let v = v2("memory", &r).unwrap();
+        assert_eq!(
+            files(&v),
+            vec![
+                ("memory.swap.max".into(), "max".into()),
+                ("memory.max".into(), "max".into()),
+            ]
+        );
+        assert!(v[0].optional);
     }
 
     #[test]

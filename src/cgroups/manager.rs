@@ -47,8 +47,8 @@ fn write_file(dir: &Path, file: &str, value: &str) -> Result<(), (Error, Errno)>
     })
 }
 
-/// Limits whose value the kernel can accept and then not hold (v1 kernel
-/// memory on recent kernels): read them back.
+/// Limits whose value the kernel can accept and then not hold: read them
+/// back, so that a limit husk reports as set is the one the kernel keeps.
 fn confirm(dir: &Path, file: &str, value: &str) -> Result<()> {
     let checked = file.ends_with("limit_in_bytes")
         || matches!(
@@ -75,7 +75,7 @@ fn confirm(dir: &Path, file: &str, value: &str) -> Result<()> {
     });
     if !ok {
         bail!(
-            "wrote {value} to {} but the kernel reports {}: this kernel accepts the file and does not enforce it",
+            "wrote {value} to {} but the kernel reports {}: the kernel did not keep the value",
             path.display(),
             got.trim()
         );
@@ -83,45 +83,161 @@ fn confirm(dir: &Path, file: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-fn apply_write(dir: &Path, w: &Write) -> Result<()> {
+fn apply_write(dir: &Path, w: &Write, journal: &mut Journal) -> Result<()> {
+    let old = journal.before(dir, &w.file);
     match write_file(dir, &w.file, &w.value) {
-        Ok(()) => confirm(dir, &w.file, &w.value),
+        Ok(()) => {
+            journal.written(old);
+            confirm(dir, &w.file, &w.value)
+        }
+        Err((_, Errno::ENOENT)) if w.optional => Ok(()),
         Err((_, Errno::ENOENT)) if w.fallback.is_some() => {
             let (f, v) = w.fallback.as_ref().expect("checked");
-            write_file(dir, f, v).map_err(|(e, _)| e)
+            let old = journal.before(dir, f);
+            write_file(dir, f, v).map_err(|(e, _)| e)?;
+            journal.written(old);
+            Ok(())
         }
         Err((e, Errno::ENOENT)) => Err(e.context("the kernel has no such cgroup file")),
         Err((e, _)) => Err(e),
     }
 }
 
-/// mkdir -p, remembering which directories were new.
+/// What a cgroup file held before husk wrote it, to set it back if a
+/// later write of the same `update` fails.
+struct Saved {
+    path: PathBuf,
+    /// None: the file holds a list (device rules, per-device limits),
+    /// which writing back what was read would not restore, or `path` is a
+    /// v2 cgroup whose device program was replaced.
+    old: Option<String>,
+}
+
+/// The files an `update` has written, in order, with their old values.
+/// Off at create: a new cgroup that fails is removed, not set back.
+#[derive(Default)]
+pub struct Journal {
+    on: bool,
+    saved: Vec<Saved>,
+}
+
+/// Files whose content is a list of entries, not one value.
+fn is_list_file(file: &str) -> bool {
+    file.ends_with("_device")
+        || file.starts_with("devices.")
+        || matches!(
+            file,
+            "io.max"
+                | "io.weight"
+                | "io.bfq.weight"
+                | "blkio.bfq.weight"
+                | "rdma.max"
+                | "net_prio.ifpriomap"
+                | "memory.oom_control"
+        )
+}
+
+impl Journal {
+    fn recording() -> Journal {
+        Journal {
+            on: true,
+            saved: Vec::new(),
+        }
+    }
+
+    /// `file`'s value before a write; None when not recording, when the
+    /// file was saved already, or when it cannot be read (then the write
+    /// fails too, and there is nothing to set back).
+    fn before(&self, dir: &Path, file: &str) -> Option<Saved> {
+        let path = dir.join(file);
+        if !self.on || self.saved.iter().any(|s| s.path == path) {
+            return None;
+        }
+        let text = std::fs::read_to_string(&path).ok()?;
+        let value = text.trim_end_matches('\n');
+        let old = (!is_list_file(file) && !value.contains('\n')).then(|| value.to_string());
+        Some(Saved { path, old })
+    }
+
+    /// The write went through: remember how to undo it.
+    fn written(&mut self, s: Option<Saved>) {
+        self.saved.extend(s);
+    }
+
+    /// A change that cannot be set back (a new device program).
+    fn changed_for_good(&mut self, path: &Path) {
+        if self.on {
+            self.saved.push(Saved {
+                path: path.to_path_buf(),
+                old: None,
+            });
+        }
+    }
+
+    /// Write the old values back, last first. Returns what could not be
+    /// set back.
+    fn undo(&self) -> Vec<String> {
+        let mut failed = Vec::new();
+        for s in self.saved.iter().rev() {
+            let Some(v) = &s.old else {
+                failed.push(format!(
+                    "{}: device rules or a per-device list, which husk cannot set back",
+                    s.path.display()
+                ));
+                continue;
+            };
+            let (dir, file) = (
+                s.path.parent().unwrap_or(Path::new("/")),
+                s.path.file_name().and_then(|f| f.to_str()).unwrap_or(""),
+            );
+            if let Err((e, _)) = write_file(dir, file, v) {
+                failed.push(e.to_string());
+            }
+        }
+        failed
+    }
+}
+
+/// mkdir -p, remembering which directories were new. In a v1 cpuset
+/// hierarchy every directory on the way, new or not, gets its parent's
+/// CPUs and memory nodes if it has none, as runc's cpusetEnsureParent does:
+/// no task can join a cpuset without both (ENOSPC).
 fn make_dirs(mount: &Path, rel: &str, created: &mut Vec<PathBuf>, cpuset: bool) -> Result<PathBuf> {
     let mut cur = mount.to_path_buf();
     for c in rel.split('/').filter(|c| !c.is_empty()) {
         let parent = cur.clone();
         cur.push(c);
         match std::fs::create_dir(&cur) {
-            Ok(()) => {
-                created.push(cur.clone());
-                if cpuset {
-                    inherit_cpuset(&parent, &cur)?;
-                }
-            }
+            Ok(()) => created.push(cur.clone()),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(Error::from(e).context(format!("mkdir {}", cur.display()))),
+        }
+        if cpuset {
+            fill_cpuset(&parent, &cur)?;
         }
     }
     Ok(cur)
 }
 
-/// A new v1 cpuset starts with no CPUs and no memory nodes, and no task can
-/// join it until it has both: copy the parent's.
-fn inherit_cpuset(parent: &Path, dir: &Path) -> Result<()> {
+/// Copy the parent's cpuset.cpus and cpuset.mems into `dir` where `dir`'s
+/// are empty (runc's cpusetCopyIfNeeded); values already there stay.
+fn fill_cpuset(parent: &Path, dir: &Path) -> Result<()> {
+    let read = |d: &Path, f: &str| {
+        std::fs::read_to_string(d.join(f))
+            .map(|v| v.trim().to_string())
+            .map_err(|e| Error::from(e).context(format!("read {}", d.join(f).display())))
+    };
     for f in ["cpuset.cpus", "cpuset.mems"] {
-        let v = std::fs::read_to_string(parent.join(f))
-            .map_err(|e| Error::from(e).context(format!("read {}", parent.join(f).display())))?;
-        write_file(dir, f, v.trim()).map_err(|(e, _)| e)?;
+        if !read(dir, f)?.is_empty() {
+            continue;
+        }
+        let v = read(parent, f)?;
+        write_file(dir, f, &v).map_err(|(e, _)| {
+            e.context(format!(
+                "give {} its parent's {f} (a cpuset with none cannot be joined)",
+                dir.display()
+            ))
+        })?;
     }
     Ok(())
 }
@@ -175,6 +291,9 @@ impl Cgroup {
         id: &str,
         res: &Resources,
     ) -> Result<Cgroup> {
+        if kernel_memory_given(res, false) {
+            warn_kernel_memory();
+        }
         let mut cg = Cgroup {
             dirs: Vec::new(),
             unified_mode: mode == Mode::Unified,
@@ -245,7 +364,7 @@ impl Cgroup {
                 .into_iter()
                 .filter(|(c, _)| *c != "devices")
                 .collect();
-            cg.apply_routed(&targets, res)
+            cg.apply_routed(&targets, res, &mut Journal::default())
         })();
         match r {
             Ok(()) => Ok(cg),
@@ -262,13 +381,40 @@ impl Cgroup {
             .find(|d| d.v2 == h.v2 && d.controllers == h.controllers)
     }
 
-    fn apply_routed(&self, targets: &[(&'static str, Hierarchy)], res: &Resources) -> Result<()> {
+    fn apply_routed(
+        &self,
+        targets: &[(&'static str, Hierarchy)],
+        res: &Resources,
+        journal: &mut Journal,
+    ) -> Result<()> {
+        for (dir, step) in self.plan(targets, res)? {
+            match step {
+                Planned::Devices => {
+                    bpf::attach_device_filter(dir, &res.devices)?;
+                    journal.changed_for_good(dir);
+                }
+                Planned::Files(writes) => apply_batch(dir, &writes, journal)?,
+                Planned::Unified(writes) => apply_batch(dir, &writes, journal)
+                    .map_err(|e| e.context("linux.resources.unified"))?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Every write the resources need, worked out before the first is
+    /// made: a value husk refuses fails with nothing changed.
+    fn plan(
+        &self,
+        targets: &[(&'static str, Hierarchy)],
+        res: &Resources,
+    ) -> Result<Vec<(&Path, Planned)>> {
+        let mut out = Vec::new();
         for (c, h) in targets {
             let dir = self
                 .dir_of(h)
                 .ok_or_else(|| Error::msg("cgroup directory missing"))?;
             if h.v2 && *c == "devices" {
-                bpf::attach_device_filter(&dir.path, &res.devices)?;
+                out.push((dir.path.as_path(), Planned::Devices));
                 continue;
             }
             let writes = if h.v2 {
@@ -276,12 +422,13 @@ impl Cgroup {
             } else {
                 files::v1(c, res)?
             };
-            apply_batch(&dir.path, &writes)?;
+            out.push((dir.path.as_path(), Planned::Files(writes)));
         }
         if !res.unified.is_empty() {
             let Some(d) = self.dirs.iter().find(|d| d.v2) else {
                 bail!("linux.resources.unified: this host has no cgroup v2 hierarchy");
             };
+            let mut writes = Vec::new();
             for (k, v) in &res.unified {
                 let c = k.split_once('.').map_or("", |(c, _)| c);
                 if c != "cgroup" && !d.controllers.iter().any(|x| x == c) {
@@ -289,18 +436,16 @@ impl Cgroup {
                         "linux.resources.unified: {k}: the {c} controller is not on this host's cgroup v2 hierarchy"
                     );
                 }
-                apply_write(
-                    &d.path,
-                    &Write {
-                        file: k.clone(),
-                        value: v.clone(),
-                        fallback: None,
-                    },
-                )
-                .map_err(|e| e.context("linux.resources.unified"))?;
+                writes.push(Write {
+                    file: k.clone(),
+                    value: v.clone(),
+                    fallback: None,
+                    optional: false,
+                });
             }
+            out.push((d.path.as_path(), Planned::Unified(writes)));
         }
-        Ok(())
+        Ok(out)
     }
 
     /// The device rules, once the init has made its device nodes and
@@ -316,23 +461,70 @@ impl Cgroup {
             ..Default::default()
         };
         let targets = route(hier, &only)?;
-        self.apply_routed(&targets, &only)
+        self.apply_routed(&targets, &only, &mut Journal::default())
     }
 
-    /// Write new limits to an existing cgroup (`husk update`).
+    /// Write new limits to an existing cgroup (`husk update`). Fields that
+    /// are 0 (or "") stay as they are, as in runc. If a write fails, the
+    /// values written before it are set back; runc 1.1 tries the same
+    /// ("Setting back cgroup configs failed" when it cannot).
     pub fn update(&self, hier: &[Hierarchy], res: &Resources) -> Result<()> {
+        if kernel_memory_given(res, true) {
+            warn_kernel_memory();
+        }
         let mut res = res.clone();
         if !res.devices.is_empty() {
             res.devices.extend(super::resources::default_device_rules());
         }
+        let targets = route(hier, &res)?;
+        self.keep_v2_quota(&targets, &mut res)?;
         let res = &res;
-        let targets = route(hier, res)?;
         for (c, h) in targets.iter().filter(|(c, h)| h.v2 && *c != "devices") {
             if let Some(d) = self.dir_of(h) {
                 enable_v2(&h.mount, &d.path, &[files::v2_name(c)])?;
             }
         }
-        self.apply_routed(&targets, res)
+        let mut journal = Journal::recording();
+        let Err(e) = self.apply_routed(&targets, res, &mut journal) else {
+            return Ok(());
+        };
+        Err(set_back(e, &journal))
+    }
+
+    /// cgroup v2 keeps quota and period in one file, cpu.max: an update of
+    /// the period alone keeps the quota the cgroup has, as runc keeps the
+    /// one it had configured.
+    fn keep_v2_quota(
+        &self,
+        targets: &[(&'static str, Hierarchy)],
+        res: &mut Resources,
+    ) -> Result<()> {
+        let Some(cpu) = res.cpu.as_mut() else {
+            return Ok(());
+        };
+        if cpu.quota.unwrap_or(0) != 0 || cpu.period.unwrap_or(0) == 0 {
+            return Ok(());
+        }
+        let Some(dir) = targets
+            .iter()
+            .find(|(c, h)| *c == "cpu" && h.v2)
+            .and_then(|(_, h)| self.dir_of(h))
+        else {
+            return Ok(());
+        };
+        let path = dir.path.join("cpu.max");
+        let now = std::fs::read_to_string(&path)
+            .map_err(|e| Error::from(e).context(format!("read {}", path.display())))?;
+        cpu.quota = Some(match now.split_whitespace().next() {
+            Some("max") | None => -1,
+            Some(q) => q.parse().map_err(|_| {
+                Error::msg(format!(
+                    "{}: {now:?} is not \"QUOTA PERIOD\"",
+                    path.display()
+                ))
+            })?,
+        });
+        Ok(())
     }
 
     /// The v2 directory, for clone3(CLONE_INTO_CGROUP).
@@ -493,11 +685,53 @@ impl Cgroup {
     }
 }
 
-fn apply_batch(dir: &Path, writes: &[Write]) -> Result<()> {
+/// What one directory gets: files, device rules (an eBPF program on v2),
+/// or the unified map's files.
+enum Planned {
+    Files(Vec<Write>),
+    Devices,
+    Unified(Vec<Write>),
+}
+
+/// A failed update: set back what it wrote before `e`, and say so in the
+/// error (and in a warning naming each value that could not be).
+fn set_back(e: Error, journal: &Journal) -> Error {
+    if journal.saved.is_empty() {
+        return e.note("nothing was changed");
+    }
+    let failed = journal.undo();
+    if failed.is_empty() {
+        return e.note("the values written before it were set back");
+    }
+    tracing::warn!(
+        "update: setting back the values written before the failure failed, so the limits are partly old and partly new: {}",
+        failed.join("; ")
+    );
+    e.note("not every value written before it could be set back (see the warning)")
+}
+
+/// memory.kernel or kernelTCP is in the section: at create, given at all
+/// (runc warns for a 0 too); at update, not 0 (docker sends 0 always).
+fn kernel_memory_given(res: &Resources, update: bool) -> bool {
+    let (k, t) = files::kernel_memory(res);
+    if update {
+        k.unwrap_or(0) != 0 || t.unwrap_or(0) != 0
+    } else {
+        k.is_some() || t.is_some()
+    }
+}
+
+fn warn_kernel_memory() {
+    tracing::warn!(
+        "linux.resources.memory.kernel and kernelTCP are ignored: kernel memory limits are deprecated (runc 1.1 ignores them too)"
+    );
+}
+
+fn apply_batch(dir: &Path, writes: &[Write], journal: &mut Journal) -> Result<()> {
     let mut i = 0;
     while i < writes.len() {
         let w = &writes[i];
-        match apply_write(dir, w) {
+        match apply_write(dir, w, journal) {
             Ok(()) => i += 1,
             Err(e) => {
                 // v1 refuses memory.limit_in_bytes above memsw (and memsw
@@ -509,14 +743,14 @@ fn apply_batch(dir: &Path, writes: &[Write]) -> Result<()> {
                     && e.errno() == Some(Errno::EINVAL)
                     && memsw.is_some_and(|m| m > i)
                 {
-                    apply_write(dir, &writes[memsw.expect("checked")])?;
-                    apply_write(dir, w)?;
+                    apply_write(dir, &writes[memsw.expect("checked")], journal)?;
+                    apply_write(dir, w, journal)?;
                     let rest: Vec<Write> = writes[i + 1..]
                         .iter()
                         .filter(|x| x.file != "memory.memsw.limit_in_bytes")
                         .cloned()
                         .collect();
-                    return apply_batch(dir, &rest);
+                    return apply_batch(dir, &rest, journal);
                 }
                 return Err(e);
             }

@@ -215,17 +215,15 @@ pub fn max_or(v: i64) -> String {
     if v < 0 { "max".into() } else { v.to_string() }
 }
 
-/// cpu.max: "$QUOTA $PERIOD".
+/// cpu.max: "$QUOTA $PERIOD", or "$QUOTA" alone, which keeps the period
+/// the cgroup has (100000 in a new one). None and 0 are both "unset" (the
+/// caller filters 0); a negative quota is "max".
 pub fn cpu_max(quota: Option<i64>, period: Option<u64>) -> Option<String> {
+    let q = |q: i64| if q > 0 { q.to_string() } else { "max".into() };
     match (quota, period) {
         (None, None) => None,
-        (q, p) => {
-            let q = match q {
-                Some(q) if q > 0 => q.to_string(),
-                _ => "max".into(),
-            };
-            Some(format!("{q} {}", p.unwrap_or(100_000)))
-        }
+        (Some(quota), None) => Some(q(quota)),
+        (quota, Some(p)) => Some(format!("{} {p}", quota.map_or("max".into(), q))),
     }
 }
 
@@ -309,7 +307,8 @@ mod tests {
             cpu_max(Some(50_000), Some(100_000)).as_deref(),
             Some("50000 100000")
         );
-        assert_eq!(cpu_max(Some(-1), None).as_deref(), Some("max 100000"));
+        assert_eq!(cpu_max(Some(-1), None).as_deref(), Some("max"));
+        assert_eq!(cpu_max(Some(20_000), None).as_deref(), Some("20000"));
         assert_eq!(cpu_max(None, Some(20_000)).as_deref(), Some("max 20000"));
         assert_eq!(cpu_max(None, None), None);
     }

@@ -29,20 +29,11 @@ fn executable(path: &str) -> bool {
 }
 
 /// Look the program up the way a shell would, checked as the container user.
+/// The errors read as runc's (Go's exec.LookPath): callers such as docker
+/// pick the exit code (127, 126) from their words.
 pub fn find(arg0: &str, path_var: &str) -> Result<String> {
     if arg0.contains('/') {
-        if executable(arg0) {
-            return Ok(arg0.to_string());
-        }
-        let e = CString::new(arg0)
-            .ok()
-            .map(|c| {
-                // SAFETY: NUL-terminated path.
-                unsafe { libc::access(c.as_ptr(), libc::X_OK) };
-                Errno::last()
-            })
-            .unwrap_or(Errno::EINVAL);
-        return Err(Error::sys(format!("exec {arg0:?}"), e));
+        return check_path(arg0).map(|()| arg0.to_string());
     }
     for dir in path_var.split(':') {
         let dir = if dir.is_empty() { "." } else { dir };
@@ -54,6 +45,25 @@ pub fn find(arg0: &str, path_var: &str) -> Result<String> {
     Err(Error::msg(format!(
         "exec: {arg0:?}: executable file not found in $PATH ({path_var})"
     )))
+}
+
+/// A program given by path: `exec: "X": stat X: no such file or directory
+/// (ENOENT)` when it cannot be stat'ed; `exec: "X": permission denied
+/// (EACCES)` for a directory (execve's answer too) or a file the container
+/// user may not execute.
+fn check_path(path: &str) -> Result<()> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Error::from(e).context(format!("exec: {path:?}: stat {path}")))?;
+    if meta.is_dir() {
+        return Err(Error::sys(format!("exec: {path:?}"), Errno::EACCES));
+    }
+    let c = CString::new(path)
+        .map_err(|_| Error::msg(format!("exec: {path:?}: the path contains a NUL byte")))?;
+    // SAFETY: NUL-terminated path.
+    if unsafe { libc::access(c.as_ptr(), libc::X_OK) } != 0 {
+        return Err(Error::sys(format!("exec: {path:?}"), Errno::last()));
+    }
+    Ok(())
 }
 
 fn cstrings(v: &[String]) -> Result<Vec<CString>> {
@@ -72,13 +82,13 @@ pub fn check_format(path: &str) -> Result<()> {
     let mut head = [0u8; 4];
     let n = std::fs::File::open(path)
         .and_then(|mut f| f.read(&mut head))
-        .map_err(|e| Error::from(e).context(format!("exec {path:?}: open")))?;
+        .map_err(|e| Error::from(e).context(format!("exec: {path:?}: open")))?;
     let h = &head[..n];
     if h.starts_with(b"\x7fELF") || h.starts_with(b"#!") {
         return Ok(());
     }
     Err(Error::sys(
-        format!("exec {path:?}: neither an ELF binary nor a #! script"),
+        format!("exec: {path:?}: neither an ELF binary nor a #! script"),
         Errno::ENOEXEC,
     ))
 }
@@ -114,8 +124,22 @@ mod tests {
         assert_eq!(find("sh", "/nonexistent:/bin").unwrap(), "/bin/sh");
         let e = find("no-such-binary-husk", "/bin").unwrap_err();
         assert!(
-            e.to_string().contains("executable file not found in $PATH"),
+            e.to_string()
+                .starts_with("exec: \"no-such-binary-husk\": executable file not found in $PATH"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn lookup_errors_read_as_runcs() {
+        let e = find("/no/such/program", "/bin").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "exec: \"/no/such/program\": stat /no/such/program: no such file or directory (ENOENT)"
+        );
+        // A directory: execve says EACCES, and so does husk (no stale errno).
+        let e = find("/etc", "/bin").unwrap_err();
+        assert_eq!(e.to_string(), "exec: \"/etc\": permission denied (EACCES)");
+        assert_eq!(e.errno(), Some(Errno::EACCES));
     }
 }

@@ -334,8 +334,76 @@ pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// husk's stderr, each runc-style log line (`time="…" level=error
+/// msg="…"`) shown as `error: MESSAGE` with the message unquoted, so that
+/// tests match on what husk said. [`raw_stderr`] keeps the framing.
 pub fn stderr(o: &Output) -> String {
+    let raw = raw_stderr(o);
+    let mut out = String::new();
+    for l in raw.split_inclusive('\n') {
+        let nl = l.ends_with('\n');
+        match parse_log_line(l.trim_end_matches('\n')) {
+            Some((level, msg)) => {
+                out.push_str(&format!("{level}: {msg}"));
+                if nl {
+                    out.push('\n');
+                }
+            }
+            None => out.push_str(l),
+        }
+    }
+    out
+}
+
+pub fn raw_stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// (level, msg) of a logrus text line; None for any other line.
+pub fn parse_log_line(l: &str) -> Option<(String, String)> {
+    let rest = l.strip_prefix("time=\"")?;
+    let (_, rest) = rest.split_once("\" level=")?;
+    let (level, rest) = rest.split_once(" msg=")?;
+    let msg = if let Some(q) = rest.strip_prefix('"') {
+        go_unquote(q)?.0
+    } else {
+        rest.split(' ').next().unwrap_or("").to_string()
+    };
+    Some((level.to_string(), msg))
+}
+
+/// The inside of a Go %q string up to its closing quote, unescaped, and
+/// what follows it.
+fn go_unquote(s: &str) -> Option<(String, &str)> {
+    let mut out = String::new();
+    let mut it = s.char_indices();
+    while let Some((i, c)) = it.next() {
+        match c {
+            '"' => return Some((out, &s[i + 1..])),
+            '\\' => {
+                let (_, e) = it.next()?;
+                let hex = |it: &mut std::str::CharIndices, n: usize| -> Option<char> {
+                    let h: String = (0..n).filter_map(|_| it.next().map(|(_, c)| c)).collect();
+                    char::from_u32(u32::from_str_radix(&h, 16).ok()?)
+                };
+                out.push(match e {
+                    'n' => '\n',
+                    't' => '\t',
+                    'r' => '\r',
+                    'a' => '\x07',
+                    'b' => '\x08',
+                    'f' => '\x0c',
+                    'v' => '\x0b',
+                    'x' => hex(&mut it, 2)?,
+                    'u' => hex(&mut it, 4)?,
+                    'U' => hex(&mut it, 8)?,
+                    other => other,
+                });
+            }
+            c => out.push(c),
+        }
+    }
+    None
 }
 
 /// Assert success and return stdout.

@@ -1,8 +1,8 @@
 //! husk: parse the command line, set up logging, dispatch. Nothing else.
 //!
 //! A library only so that the fuzz targets (fuzz/) can reach the parsers
-//! through [`fuzzing`]; the modules stay private, so the compiler still
-//! reports code nothing uses.
+//! through [`fuzzing`], and tests/spec_keys.rs through [`parsers`]; the
+//! modules stay private, so the compiler still reports code nothing uses.
 
 mod cgroups;
 mod cli;
@@ -93,6 +93,55 @@ pub fn main() -> ! {
             }
             std::process::exit(1);
         }
+    }
+}
+
+/// husk's config.json parsers, for tests/spec_keys.rs: each is generic
+/// over the deserializer, so the test can wrap it (serde_ignored) and list
+/// the keys husk skips. Only the parse: the types stay private, so the
+/// compiler still reports fields that nothing reads.
+#[doc(hidden)]
+pub mod parsers {
+    use serde::{Deserialize, Deserializer};
+    use serde_json::Value;
+
+    /// What [`spec`] hands on: the parts of config.json that the top-level
+    /// types keep as JSON, each parsed later by its own typed parser.
+    #[derive(Debug, Default)]
+    pub struct Deferred {
+        /// `hooks`, for [`hooks`].
+        pub hooks: Option<Value>,
+        /// `linux.resources`, for [`resources`].
+        pub resources: Option<Value>,
+        /// `linux.seccomp`, for [`seccomp`].
+        pub seccomp: Option<Value>,
+    }
+
+    /// The whole config.json, as `spec::parse` reads it.
+    pub fn spec<'de, D: Deserializer<'de>>(d: D) -> Result<Deferred, D::Error> {
+        let s = crate::spec::config::Spec::deserialize(d)?;
+        let linux = s.linux.unwrap_or_default();
+        Ok(Deferred {
+            hooks: s.hooks,
+            resources: linux.resources,
+            seccomp: linux.seccomp,
+        })
+    }
+
+    /// `hooks`, as `Plan::build` reads it.
+    pub fn hooks<'de, D: Deserializer<'de>>(d: D) -> Result<(), D::Error> {
+        crate::hooks::Hooks::deserialize(d).map(drop)
+    }
+
+    /// `linux.resources`, as `Plan::build` and `husk update --resources`
+    /// read it.
+    pub fn resources<'de, D: Deserializer<'de>>(d: D) -> Result<(), D::Error> {
+        crate::cgroups::resources::Resources::deserialize(d).map(drop)
+    }
+
+    /// `linux.seccomp`, as `Plan::build` reads it.
+    pub fn seccomp<'de, D: Deserializer<'de>>(d: D) -> Result<(), D::Error> {
+        crate::linux::seccomp::Seccomp::deserialize(d).map(drop)
     }
 }
 

@@ -38,6 +38,8 @@ set -u
 . "$(dirname "$0")/../lib.sh"
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/e2e/compare.sh
+. "$HERE/compare.sh"
 IMG=localhost/husk-busybox
 CMD_TIMEOUT=${HUSK_E2E_TIMEOUT:-60}
 RUNTIMES=(runc husk)
@@ -293,51 +295,6 @@ normalize() {
     sed -E 's/[0-9a-f]{64}/<ID>/g; s/(^|[^0-9a-f])[0-9a-f]{12}($|[^0-9a-f])/\1<SHORTID>\2/g; s/\t/ /g'
 }
 
-# obs KEY VALUE: record an observation.
-obs() {
-    local key=$1 value=$2
-    if [ -z "$value" ]; then
-        printf '%s: (empty)\n' "$key"
-    elif [ "$(printf '%s\n' "$value" | wc -l)" -eq 1 ]; then
-        printf '%s: %s\n' "$key" "$value"
-    else
-        printf '%s:\n' "$key"
-        printf '%s\n' "$value" | sed 's/^/  | /'
-    fi | normalize >>"$OBS"
-}
-
-# check WHAT GOT WANT: an expectation; GOT must equal WANT.
-check() {
-    [ "$2" = "$3" ] && return 0
-    printf '%s: got %s, want %s\n' "$1" "$(quote "$2")" "$(quote "$3")" >>"$PROB"
-}
-
-# check_match WHAT GOT PATTERN: GOT must match the shell glob PATTERN.
-check_match() {
-    # shellcheck disable=SC2053 # a glob on purpose
-    [[ $2 == $3 ]] && return 0
-    printf '%s: got %s, want %s\n' "$1" "$(quote "$2")" "$(quote "$3")" >>"$PROB"
-}
-
-quote() {
-    local s=${1//$'\n'/\\n}
-    [ "${#s}" -gt 200 ] && s="${s:0:200}..."
-    printf "'%s'" "$s"
-}
-
-# quote_args ARGS...: a command line to paste into a shell.
-quote_args() {
-    local a out=""
-    for a in "$@"; do
-        case $a in
-        *"'"* | *$'\n'*) out+=" $(printf '%q' "$a")" ;;
-        *[!A-Za-z0-9_./:=,+@%^-]* | "") out+=" '$a'" ;;
-        *) out+=" $a" ;;
-        esac
-    done
-    printf '%s' "${out# }"
-}
-
 # pm ARGS...: podman on the test store with the pass's runtime; stdout is the
 # command's, stderr goes to the log.
 pm() {
@@ -371,16 +328,6 @@ capture() {
     sed 's/^/  stderr: /' "$errf" >>"$LOG"
     [ "$RC" -ne 0 ] && printf '  (exit %d)\n' "$RC" >>"$LOG"
     rm -f "$errf"
-}
-
-# step2 KEY ARGS...: like step, and records stderr too (KEY.err).
-step2() {
-    local key=$1
-    shift
-    capture "$@"
-    obs "$key" "$OUT"
-    obs "$key.err" "$ERR"
-    obs "$key.rc" "$RC"
 }
 
 # step_err KEY ARGS...: for a command that must fail in the runtime: records
@@ -938,16 +885,6 @@ s_seccomp() {
 
 "$T/podman" import - "$IMG" < <(tar -C "$ROOTFS" -c .) >/dev/null 2>"$W/import.log" ||
     die "podman import failed: $(cat "$W/import.log")"
-
-# details FILE PREFIX MAX: the first MAX lines of FILE, indented.
-details() {
-    [ -s "$1" ] || return 0
-    printf '    %s\n' "$2"
-    head -n "$3" "$1" | sed 's/^/      /'
-    local n
-    n=$(wc -l <"$1")
-    [ "$n" -gt "$3" ] && printf '      ... (%d more lines)\n' "$((n - $3))"
-}
 
 run_pass() {
     local name=$1

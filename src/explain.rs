@@ -248,6 +248,14 @@ pub fn sentence(step: &str) -> &'static str {
         "make-root-private" => {
             "Mounts made from now on stay in the container; none leak to the host."
         }
+        "record-host-mounts" => {
+            "No mount namespace of its own: note what is mounted under the rootfs now, so that delete removes only what husk adds."
+        }
+        "make-rootfs-private" => {
+            "Only the rootfs's own mount stops propagating; the host's mounts stay as they are."
+        }
+        "chroot" => "No mount namespace to pivot in: the process's root becomes the rootfs.",
+        "open-container-root" => "Hold the container's root, to chroot the new process into it.",
         "bind-rootfs" => "The root filesystem becomes a mount of its own, as pivot_root needs.",
         "mount" => "One more mount in the container's private mount table.",
         "create-default-devices" | "create-devices" => {

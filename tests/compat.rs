@@ -508,12 +508,18 @@ fn run_in(host: &Host, case: &Case, base: &Value, rt: Runtime, ctx: &Ctx) -> Res
     )
     .map_err(|e| e.to_string())?;
 
+    // runc without a mount namespace makes every mount of its caller's
+    // rslave (and leaves its own mounts there): it runs fenced in a mount
+    // namespace of its own, so the host is never changed. husk touches
+    // only what it mounts, and is checked in the harness's own namespace.
+    let fence = rt == Runtime::Runc && !has_mount_ns(&config);
     let (status, stdout, stderr) = runtime(
         host,
         rt,
         ctx,
         &["run", "--bundle", ctx.bundle().to_str().unwrap(), &ctx.id],
         run_timeout(),
+        fence,
     )?;
     let _ = runtime(
         host,
@@ -521,10 +527,18 @@ fn run_in(host: &Host, case: &Case, base: &Value, rt: Runtime, ctx: &Ctx) -> Res
         ctx,
         &["delete", "--force", &ctx.id],
         DELETE_TIMEOUT,
+        fence,
     );
+    let mut norm = normalise_output(host, ctx, &stdout);
+    if fence {
+        // The fence's namespace is the one runc's container shares.
+        for l in norm.iter_mut().filter(|l| *l == "ns.mnt: new") {
+            *l = "ns.mnt: host".into();
+        }
+    }
     Ok(Run {
         status,
-        norm: normalise_output(host, ctx, &stdout),
+        norm,
         stderr,
         left: leftovers(host, ctx),
     })
@@ -551,10 +565,18 @@ fn runtime(
     ctx: &Ctx,
     args: &[&str],
     timeout: Duration,
+    fence: bool,
 ) -> Result<(Option<i32>, String, String), String> {
-    let mut c = match rt {
-        Runtime::Runc => Command::new(&host.runc),
-        Runtime::Husk => Command::new(common::HUSK),
+    let bin = match rt {
+        Runtime::Runc => host.runc.clone(),
+        Runtime::Husk => PathBuf::from(common::HUSK),
+    };
+    let mut c = if fence {
+        let mut c = Command::new("unshare");
+        c.args(["--mount", "--propagation", "slave", "--"]).arg(bin);
+        c
+    } else {
+        Command::new(bin)
     };
     c.arg("--root").arg(ctx.state_root()).args(args);
     // Files, not pipes: a container left running would hold a pipe open.
@@ -578,6 +600,7 @@ fn runtime(
                     ctx,
                     &["delete", "--force", &ctx.id],
                     DELETE_TIMEOUT,
+                    fence,
                 );
             }
             break None;
@@ -587,6 +610,13 @@ fn runtime(
     let read =
         |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned();
     Ok((status, read(&out), read(&err)))
+}
+
+/// Whether the (normalised) config asks for a mount namespace.
+fn has_mount_ns(config: &Value) -> bool {
+    config["linux"]["namespaces"]
+        .as_array()
+        .is_some_and(|l| l.iter().any(|n| n["type"] == "mount"))
 }
 
 /// The shell's convention: the exit code, or 128 + the signal.

@@ -14,7 +14,7 @@ use crate::container::{Container, State, id, state};
 use crate::error::{Context, Error, Result};
 use crate::linux::namespaces::NsKind;
 use crate::linux::proc;
-use crate::linux::{identity, mounts, tty};
+use crate::linux::{host_mounts, identity, mounts, tty};
 use crate::spawn::{self, Init, SpawnOptions};
 use crate::spec::{self, Plan};
 use crate::steps::step;
@@ -88,8 +88,10 @@ pub fn create(g: &Global, a: &CreateArgs, wait_for_start: bool, relay: bool) -> 
         }
         Err(e) => {
             // The init (if any) is already dead and reaped; the directory is
-            // all that is left.
-            let _ = container.remove();
+            // all that is left (and, without a mount namespace, its mounts).
+            if let Err(e) = container.remove() {
+                tracing::warn!("{e}");
+            }
             Err(e)
         }
     }
@@ -101,6 +103,16 @@ fn setup(
     a: &CreateArgs,
     wait_for_start: bool,
 ) -> Result<(Init, State)> {
+    if !plan.ns.has(NsKind::Mount) {
+        step(
+            "record-host-mounts",
+            format!(
+                "note the mounts under {} before the init adds its own",
+                plan.rootfs.display()
+            ),
+            || host_mounts::record(&c.dir, &plan.rootfs),
+        )?;
+    }
     let fifo = if wait_for_start {
         Some(make_fifo(&c.fifo_path())?)
     } else {

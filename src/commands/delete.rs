@@ -14,6 +14,9 @@ pub fn run(g: &Global, a: &DeleteArgs) -> Result<()> {
             id::validate(&a.id)?;
             let dir = g.root.join(&a.id);
             if dir.exists() {
+                // A create killed after it recorded the mounts it was about
+                // to make (see linux/host_mounts.rs).
+                crate::linux::host_mounts::release(&dir)?;
                 std::fs::remove_dir_all(&dir)?;
             }
             return Ok(());

@@ -151,12 +151,13 @@ pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
     let mut plan = plan_process(&process, &config::Linux::default())?;
     // The container's personality is the container's, not the process's.
     plan.personality = st.personality;
+    let host_mnt = crate::linux::host_mounts::recorded(&c.dir);
     // The container lock is not needed while the process runs.
     drop(c);
     let set = super::run::block_forwarded_signals(!a.detach);
     let console = a.console_socket.as_deref().map(tty::connect).transpose()?;
     let console_fd = console.as_ref().map(|s| s.as_raw_fd());
-    let child = spawn_exec::spawn(&st, &plan, a.preserve_fds, console_fd)?;
+    let child = spawn_exec::spawn(&st, &plan, a.preserve_fds, console_fd, host_mnt)?;
     let master = child.wait_exec(&st).inspect_err(|_| {
         // SAFETY: reaping our own child.
         unsafe { libc::waitpid(child.pid, std::ptr::null_mut(), 0) };

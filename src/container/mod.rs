@@ -146,6 +146,9 @@ impl Container {
     /// Remove the directory. The lock stays held until `self` drops, so a
     /// waiter wakes up to find state.json gone.
     pub fn remove(&self) -> Result<()> {
+        // Without a mount namespace of its own the container's mounts are
+        // in husk's: they go first, or rm would reach into them.
+        crate::linux::host_mounts::release(&self.dir)?;
         std::fs::remove_dir_all(&self.dir)
             .map_err(|e| Error::from(e).context(format!("remove {}", self.dir.display())))
     }

@@ -6,6 +6,7 @@ pub mod devices;
 pub mod dmz;
 pub mod exec;
 pub mod fds;
+pub mod host_mounts;
 pub mod identity;
 pub mod idmap;
 pub mod libseccomp;

@@ -12,7 +12,7 @@ use crate::cgroups::manager::Cgroup;
 use crate::container::State;
 use crate::error::{Error, Result};
 use crate::linux::namespaces::{self, NsKind};
-use crate::linux::{identity, mounts};
+use crate::linux::{host_mounts, identity, mounts};
 use crate::spec::plan::ProcessPlan;
 use crate::steps::step;
 
@@ -67,6 +67,7 @@ pub fn spawn(
     p: &ProcessPlan,
     preserve_fds: u32,
     console_sock: Option<i32>,
+    host_mnt: bool,
 ) -> Result<ExecProcess> {
     // The child builds the filter inside the container's mount namespace,
     // where libseccomp.so.2 is the container's file: open it here, first.
@@ -76,6 +77,18 @@ pub fn spawn(
     let mut ns = step("open-namespaces", format!("/proc/{}/ns/*", st.pid), || {
         container_namespaces(st.pid)
     })?;
+    // No mount namespace of its own: the container's root is only its
+    // init's root (opened here, before any setns; the child chroots into
+    // it), whichever mount namespace this husk runs in.
+    let root = if host_mnt {
+        Some(step(
+            "open-container-root",
+            format!("/proc/{}/root", st.pid),
+            || host_mounts::open_container_root(st.pid),
+        )?)
+    } else {
+        None
+    };
     // husk itself (not the child) enters these, and drops them from the
     // child's list.
     let mut enter_here = |kind: NsKind, name: &'static str| -> Result<()> {
@@ -123,7 +136,10 @@ pub fn spawn(
         Forked::Child => {
             drop(parent_sock);
             let r = child(
-                &ns,
+                Enter {
+                    ns: &ns,
+                    root: root.as_ref(),
+                },
                 p,
                 preserve_fds,
                 &child_sock,
@@ -178,8 +194,16 @@ enum V1Join<'a> {
     ByHusk,
 }
 
+/// Where the child goes: the container's namespaces (those husk did not
+/// enter itself), then, for a container without a mount namespace of its
+/// own, its init's root.
+struct Enter<'a> {
+    ns: &'a [(NsKind, File, PathBuf)],
+    root: Option<&'a OwnedFd>,
+}
+
 fn child(
-    ns: &[(NsKind, File, PathBuf)],
+    Enter { ns, root }: Enter,
     p: &ProcessPlan,
     preserve_fds: u32,
     sock: &OwnedFd,
@@ -221,6 +245,11 @@ fn child(
             format!("setns({})", path.display()),
             || namespaces::setns(*k, f, path),
         )?;
+    }
+    if let Some(r) = root {
+        step("chroot", "fchdir(the container's root), chroot(.)", || {
+            host_mounts::enter_root(r)
+        })?;
     }
     // The pty comes from the container's devpts, now that we see its /dev.
     let slave = if p.terminal {

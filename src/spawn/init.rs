@@ -13,7 +13,7 @@ use crate::cgroups::manager::Cgroup;
 use crate::error::{Error, Result};
 use crate::hooks;
 use crate::linux::namespaces::{self, NsKind};
-use crate::linux::{devices, lsm, mounts, process_attrs, rootfs, tty, uts};
+use crate::linux::{devices, host_mounts, lsm, mounts, process_attrs, rootfs, tty, uts};
 use crate::spec::Plan;
 use crate::spec::plan::MountKind;
 use crate::steps::step;
@@ -109,9 +109,14 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
             || process_attrs::set_oom_score_adj(v),
         )?;
     }
-    step("make-root-private", "mount(/, MS_SLAVE|MS_REC)", || {
-        rootfs::make_root_private(plan.rootfs_propagation)
-    })?;
+    // No mount namespace of its own: the caller's mounts are not ours to
+    // change (see linux/host_mounts.rs).
+    let own_mnt = plan.ns.has(NsKind::Mount);
+    if own_mnt {
+        step("make-root-private", "mount(/, MS_SLAVE|MS_REC)", || {
+            rootfs::make_root_private(plan.rootfs_propagation)
+        })?;
+    }
     step(
         "bind-rootfs",
         format!("mount({rootfs}, {rootfs}, MS_BIND|MS_REC)"),
@@ -128,6 +133,13 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
             })
         },
     )?;
+    if !own_mnt {
+        step(
+            "make-rootfs-private",
+            format!("mount({rootfs}, MS_SLAVE|MS_REC): only the bind, not the caller's /"),
+            || host_mounts::make_rootfs_private(&rootfs, plan.rootfs_propagation),
+        )?;
+    }
     let root = rootfs::open_root(&rootfs)?;
     let bind_cgroup = c.cgroup.filter(|_| !plan.ns.has(NsKind::Cgroup));
     for m in &plan.mounts {
@@ -143,7 +155,11 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
                     bind_cgroup,
                     c.cgroup,
                     plan.mount_label.as_deref(),
-                )
+                )?;
+                if !own_mnt {
+                    host_mounts::contain(&root, m, plan.rootfs_propagation)?;
+                }
+                Ok(())
             },
         )?;
     }
@@ -210,7 +226,11 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
     } else {
         None
     };
-    if c.no_pivot {
+    if !own_mnt {
+        step("chroot", format!("chroot({rootfs})"), || {
+            host_mounts::chroot(&rootfs)
+        })?;
+    } else if c.no_pivot {
         step(
             "move-root",
             format!("mount({rootfs}, /, MS_MOVE), chroot(.)"),
@@ -258,12 +278,12 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
         format!("{} maskedPaths", plan.masked_paths.len()),
         || rootfs::mask_paths(&plan.masked_paths).map(drop),
     )?;
-    if let Some(p) = plan.rootfs_propagation {
+    if let Some(p) = plan.rootfs_propagation.filter(|_| own_mnt) {
         step("set-rootfs-propagation", "mount(/, propagation)", || {
             rootfs::set_root_propagation(p)
         })?;
     }
-    if plan.readonly_root {
+    if plan.readonly_root && own_mnt {
         step(
             "readonly-root",
             "mount_setattr(/, MOUNT_ATTR_RDONLY)",

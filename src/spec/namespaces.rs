@@ -66,6 +66,43 @@ pub fn plan_namespaces(list: &[config::Namespace]) -> Result<NsPlan> {
     Ok(ns)
 }
 
+/// Without a mount namespace of its own, the container's mounts are made
+/// in the caller's (see linux/host_mounts.rs), as in runc. runc refuses
+/// masked and read-only paths there, with these words, and ignores
+/// root.readonly.
+pub(super) fn check_without_mount_ns(
+    ns: &NsPlan,
+    linux: &config::Linux,
+    rootfs: &Path,
+    readonly_root: bool,
+) -> Result<()> {
+    if ns.has(NsKind::Mount) {
+        return Ok(());
+    }
+    let field = match (
+        linux.masked_paths.is_empty(),
+        linux.readonly_paths.is_empty(),
+    ) {
+        (true, true) => None,
+        (false, _) => Some("linux.maskedPaths"),
+        (true, false) => Some("linux.readonlyPaths"),
+    };
+    if let Some(field) = field {
+        bail!("{field}: unable to restrict sys entries without a private MNT namespace");
+    }
+    if rootfs == Path::new("/") {
+        bail!(
+            "root.path: the rootfs is the host's /; without a mount namespace husk would mount over the host's own /proc, /dev and /sys"
+        );
+    }
+    if readonly_root {
+        tracing::warn!(
+            "root.readonly: without a mount namespace the root stays writable (as in runc, which makes it read-only only in a mount namespace of the container's own)"
+        );
+    }
+    Ok(())
+}
+
 pub(super) fn check_mappings(ns: &NsPlan, linux: &config::Linux) -> Result<()> {
     let has_maps = !linux.uid_mappings.is_empty() || !linux.gid_mappings.is_empty();
     if ns.is_new(NsKind::User) {

@@ -9,7 +9,9 @@ use super::config::{self, IdMapping, Spec};
 pub use super::mounts::{DevicePlan, MountKind, MountPlan};
 use super::mounts::{parse_propagation, plan_device, plan_mount};
 pub use super::namespaces::NsPlan;
-use super::namespaces::{check_mappings, check_sysctl, plan_namespaces, plan_time_offsets};
+use super::namespaces::{
+    check_mappings, check_sysctl, check_without_mount_ns, plan_namespaces, plan_time_offsets,
+};
 pub use super::process::{ProcessPlan, plan_process};
 use super::version;
 use crate::bail;
@@ -198,9 +200,7 @@ impl Plan {
         }
         check_uts_name("hostname", spec.hostname.as_deref())?;
         check_uts_name("domainname", spec.domainname.as_deref())?;
-        if !ns.has(NsKind::Mount) {
-            bail!("linux.namespaces: husk needs a mount namespace to set up the root filesystem");
-        }
+        check_without_mount_ns(&ns, linux, &rootfs, root.readonly)?;
 
         check_mount_count(spec.mounts.len())?;
         let mut mounts = Vec::new();

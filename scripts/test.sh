@@ -3,7 +3,7 @@
 # The project's one test command: what CI runs (.ci/run) and what to run
 # before pushing.
 #
-#   ./scripts/test.sh            run every default stage (all but compat)
+#   ./scripts/test.sh            run every stage
 #   ./scripts/test.sh fmt build  run only these stages (in pipeline order)
 #
 # Stages: deps fmt clippy rootfs build test compat vm containerd podman docker
@@ -20,8 +20,6 @@
 #   containerd  scripts/e2e/containerd.sh: ctr + runc v2 shim with husk, vs runc
 #   podman  scripts/e2e/podman.sh: podman + conmon with husk, vs runc
 #   docker  scripts/e2e/docker.sh: dockerd 20.10 (cgroupfs) with husk, vs runc
-#   (compat runs only when named until configs without a mount namespace
-#   run as in runc: handmade/no-namespaces)
 #
 # Environment:
 #   HUSK_TEST_FILTER   a test-name filter passed to `cargo test`
@@ -37,8 +35,6 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 STAGES=(deps fmt clippy rootfs build test compat vm containerd podman docker)
-# What runs when no stage is named.
-DEFAULT_STAGES=(deps fmt clippy rootfs build test vm containerd podman docker)
 # vm: scripts/vm-test.sh boots Debian's stock kernel under qemu with pure
 #     cgroup v2 (this host is hybrid) and runs the v2 suite there.
 
@@ -147,7 +143,7 @@ fi
 trap 'chown_back_to_invoker target' EXIT
 
 selected=("$@")
-[ "${#selected[@]}" -gt 0 ] || selected=("${DEFAULT_STAGES[@]}")
+[ "${#selected[@]}" -gt 0 ] || selected=("${STAGES[@]}")
 
 declare -A result=() took=()
 failed=()

@@ -173,12 +173,16 @@ fn spawn_and_record(
         console_sock,
     })?;
     let r = (|| {
-        if !plan.cgroup.resources.devices.is_empty() && !cgroup.dirs.is_empty() {
-            step(
-                "apply-device-rules",
-                "linux.resources.devices, now that the nodes exist",
-                || cgroup.apply_devices(&cgroups::hierarchies()?, &plan.cgroup.resources),
-            )?;
+        if !plan.cgroup.resources.devices.is_empty() {
+            if !cgroup.dirs.is_empty() {
+                step(
+                    "apply-device-rules",
+                    "linux.resources.devices, now that the nodes exist",
+                    || cgroup.apply_devices(&cgroups::hierarchies()?, &plan.cgroup.resources),
+                )?;
+            }
+            // For run the init waits for this whenever the config has
+            // device rules (wait-for-device-rules), cgroup or not.
             if fifo.is_none() {
                 init.release()?;
             }

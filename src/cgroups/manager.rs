@@ -8,6 +8,7 @@ use nix::errno::Errno;
 use serde::{Deserialize, Serialize};
 
 use super::files::{self, Write};
+use super::fs::{self, enable_v2, write_file};
 use super::resources::Resources;
 use super::{Hierarchy, Mode, bpf};
 use crate::bail;
@@ -23,28 +24,18 @@ pub struct Dir {
     pub created: Vec<PathBuf>,
 }
 
+impl Dir {
+    /// husk made the container's own directory (not only parents of it).
+    pub fn made_leaf(&self) -> bool {
+        self.created.last() == Some(&self.path)
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Cgroup {
     pub dirs: Vec<Dir>,
     #[serde(default)]
     pub unified_mode: bool,
-}
-
-fn write_file(dir: &Path, file: &str, value: &str) -> Result<(), (Error, Errno)> {
-    let p = dir.join(file);
-    // No O_CREAT: on cgroupfs a missing file would then fail with EACCES
-    // instead of ENOENT, and hide which files the kernel lacks.
-    let r = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&p)
-        .and_then(|mut f| std::io::Write::write_all(&mut f, value.as_bytes()));
-    r.map_err(|e| {
-        let errno = Errno::from_raw(e.raw_os_error().unwrap_or(0));
-        (
-            Error::from(e).context(format!("write {value:?} to {}", p.display())),
-            errno,
-        )
-    })
 }
 
 /// Limits whose value the kernel can accept and then not hold: read them
@@ -198,181 +189,69 @@ impl Journal {
     }
 }
 
-/// mkdir -p, remembering which directories were new. In a v1 cpuset
-/// hierarchy every directory on the way, new or not, gets its parent's
-/// CPUs and memory nodes if it has none, as runc's cpusetEnsureParent does:
-/// no task can join a cpuset without both (ENOSPC).
-fn make_dirs(mount: &Path, rel: &str, created: &mut Vec<PathBuf>, cpuset: bool) -> Result<PathBuf> {
-    let mut cur = mount.to_path_buf();
-    for c in rel.split('/').filter(|c| !c.is_empty()) {
-        let parent = cur.clone();
-        cur.push(c);
-        match std::fs::create_dir(&cur) {
-            Ok(()) => created.push(cur.clone()),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(Error::from(e).context(format!("mkdir {}", cur.display()))),
-        }
-        if cpuset {
-            fill_cpuset(&parent, &cur)?;
-        }
-    }
-    Ok(cur)
-}
-
-/// Copy the parent's cpuset.cpus and cpuset.mems into `dir` where `dir`'s
-/// are empty (runc's cpusetCopyIfNeeded); values already there stay.
-fn fill_cpuset(parent: &Path, dir: &Path) -> Result<()> {
-    let read = |d: &Path, f: &str| {
-        std::fs::read_to_string(d.join(f))
-            .map(|v| v.trim().to_string())
-            .map_err(|e| Error::from(e).context(format!("read {}", d.join(f).display())))
-    };
-    for f in ["cpuset.cpus", "cpuset.mems"] {
-        if !read(dir, f)?.is_empty() {
-            continue;
-        }
-        let v = read(parent, f)?;
-        write_file(dir, f, &v).map_err(|(e, _)| {
-            e.context(format!(
-                "give {} its parent's {f} (a cpuset with none cannot be joined)",
-                dir.display()
-            ))
-        })?;
-    }
-    Ok(())
-}
-
-/// cgroup v2 only lets a controller's files appear in a child once every
-/// ancestor lists it in cgroup.subtree_control.
-fn enable_v2(mount: &Path, leaf: &Path, controllers: &[&str]) -> Result<()> {
-    if controllers.is_empty() {
-        return Ok(());
-    }
-    let mut chain = Vec::new();
-    let mut p = leaf.parent();
-    while let Some(d) = p {
-        if !d.starts_with(mount) {
-            break;
-        }
-        chain.push(d.to_path_buf());
-        if d == mount {
-            break;
-        }
-        p = d.parent();
-    }
-    for d in chain.iter().rev() {
-        let have = std::fs::read_to_string(d.join("cgroup.subtree_control")).unwrap_or_default();
-        for c in controllers {
-            if have.split_whitespace().any(|h| h == *c) {
-                continue;
-            }
-            write_file(d, "cgroup.subtree_control", &format!("+{c}")).map_err(|(e, errno)| {
-                if errno == Errno::EBUSY {
-                    e.context(format!(
-                        "enable the {c} controller: {} has processes of its own, and cgroup v2 only gives controllers to cgroups without them; use an absolute linux.cgroupsPath",
-                        d.display()
-                    ))
-                } else {
-                    e.context(format!("enable the {c} controller"))
-                }
-            })?;
-        }
-    }
-    Ok(())
-}
-
 impl Cgroup {
-    /// Make the container's cgroup in every hierarchy and write `res`.
-    /// On error, whatever was made is removed again.
-    pub fn create(
+    /// Where the container's cgroup goes in every hierarchy, and which
+    /// directories on the way are still to be made (`created`). Nothing is
+    /// touched: create records this plan (container/record.rs) before
+    /// [`Cgroup::make`] makes the first directory, so that a husk killed
+    /// half-way leaves a list `delete --force` can work from.
+    pub fn plan(
         hier: &[Hierarchy],
         mode: Mode,
         cgroups_path: Option<&str>,
         id: &str,
-        res: &Resources,
     ) -> Result<Cgroup> {
+        let mut dirs = Vec::new();
+        for h in hier {
+            let rel = super::container_path(cgroups_path, id, &h.own)?;
+            let path = h.mount.join(rel.trim_start_matches('/'));
+            dirs.push(Dir {
+                created: fs::missing_dirs(&h.mount, &path),
+                path,
+                v2: h.v2,
+                controllers: h.controllers.clone(),
+            });
+        }
+        Ok(Cgroup {
+            dirs,
+            unified_mode: mode == Mode::Unified,
+        })
+    }
+
+    /// Make the planned directories (`hier` in the order `plan` had it)
+    /// and write `res`. `created` then lists the directories that were
+    /// really new: one that appeared meanwhile belongs to someone else.
+    /// On error, whatever was made is removed again.
+    pub fn make(&mut self, hier: &[Hierarchy], res: &Resources) -> Result<()> {
         if kernel_memory_given(res, false) {
             warn_kernel_memory();
         }
-        let mut cg = Cgroup {
-            dirs: Vec::new(),
-            unified_mode: mode == Mode::Unified,
-        };
-        let r = (|| {
-            let targets = route(hier, res)?;
-            for h in hier {
-                let rel = super::container_path(cgroups_path, id, &h.own)?;
-                let mut created = Vec::new();
-                let cpuset = !h.v2 && h.has("cpuset");
-                let made = make_dirs(&h.mount, &rel, &mut created, cpuset);
-                let dir = match made {
-                    Ok(d) => d,
-                    Err(e) => {
-                        cg.dirs.push(Dir {
-                            path: PathBuf::new(),
-                            v2: h.v2,
-                            controllers: vec![],
-                            created,
-                        });
-                        return Err(e);
-                    }
-                };
-                cg.dirs.push(Dir {
-                    path: dir.clone(),
-                    v2: h.v2,
-                    controllers: h.controllers.clone(),
-                    created,
-                });
-                if h.v2 {
-                    let mut wanted: Vec<&str> = targets
-                        .iter()
-                        .filter(|(_, th)| th == h)
-                        .map(|(c, _)| files::v2_name(c))
-                        .filter(|c| *c != "devices")
-                        .collect();
-                    for k in res.unified.keys() {
-                        if let Some((c, _)) = k.split_once('.')
-                            && c != "cgroup"
-                            && !wanted.contains(&c)
-                        {
-                            if !h.controllers.iter().any(|x| x == c) {
-                                bail!(
-                                    "linux.resources.unified: {k}: the {c} controller is not on this host's cgroup v2 hierarchy"
-                                );
-                            }
-                            wanted.push(c);
-                        }
-                    }
-                    enable_v2(&h.mount, &dir, &wanted)?;
-                    // The rest, best effort, as runc and crun do: usage
-                    // numbers (events, metrics) and later `update`s need
-                    // the controllers even without limits today.
-                    let others: Vec<&str> = h
-                        .controllers
-                        .iter()
-                        .map(String::as_str)
-                        .filter(|c| !wanted.contains(c))
-                        .collect();
-                    for c in others {
-                        let _ = enable_v2(&h.mount, &dir, &[c]);
-                    }
-                }
-            }
-            // Device rules come last, from apply_devices(): the init still
-            // has to mknod the container's device nodes.
-            let targets: Vec<_> = targets
-                .into_iter()
-                .filter(|(c, _)| *c != "devices")
-                .collect();
-            cg.apply_routed(&targets, res, &mut Journal::default())
-        })();
-        match r {
-            Ok(()) => Ok(cg),
-            Err(e) => {
-                let _ = cg.destroy();
-                Err(e)
+        for d in &mut self.dirs {
+            d.created.clear();
+        }
+        let r = self.make_dirs_and_limits(hier, res);
+        if r.is_err() {
+            let _ = self.destroy();
+        }
+        r
+    }
+
+    fn make_dirs_and_limits(&mut self, hier: &[Hierarchy], res: &Resources) -> Result<()> {
+        let targets = route(hier, res)?;
+        for (h, d) in hier.iter().zip(self.dirs.iter_mut()) {
+            let cpuset = !h.v2 && h.has("cpuset");
+            fs::make_dirs(&h.mount, &d.path, &mut d.created, cpuset)?;
+            if h.v2 {
+                enable_v2_controllers(h, &d.path, &targets, res)?;
             }
         }
+        // Device rules come last, from apply_devices(): the init still
+        // has to mknod the container's device nodes.
+        let targets: Vec<_> = targets
+            .into_iter()
+            .filter(|(c, _)| *c != "devices")
+            .collect();
+        self.apply_routed(&targets, res, &mut Journal::default())
     }
 
     fn dir_of(&self, h: &Hierarchy) -> Option<&Dir> {
@@ -387,7 +266,7 @@ impl Cgroup {
         res: &Resources,
         journal: &mut Journal,
     ) -> Result<()> {
-        for (dir, step) in self.plan(targets, res)? {
+        for (dir, step) in self.plan_writes(targets, res)? {
             match step {
                 Planned::Devices => {
                     bpf::attach_device_filter(dir, &res.devices)?;
@@ -403,7 +282,7 @@ impl Cgroup {
 
     /// Every write the resources need, worked out before the first is
     /// made: a value husk refuses fails with nothing changed.
-    fn plan(
+    fn plan_writes(
         &self,
         targets: &[(&'static str, Hierarchy)],
         res: &Resources,
@@ -553,6 +432,21 @@ impl Cgroup {
         Ok(())
     }
 
+    /// The directories whose leaf husk made itself: the ones a create that
+    /// never finished may empty and remove (a leaf that existed before is
+    /// someone else's, and so is what is in it).
+    pub fn made_by_husk(&self) -> Cgroup {
+        Cgroup {
+            dirs: self
+                .dirs
+                .iter()
+                .filter(|d| d.made_leaf())
+                .cloned()
+                .collect(),
+            unified_mode: self.unified_mode,
+        }
+    }
+
     pub fn has_v1(&self) -> bool {
         self.dirs.iter().any(|d| !d.v2)
     }
@@ -576,7 +470,7 @@ impl Cgroup {
             return Ok(vec![]);
         };
         let mut out = Vec::new();
-        collect_pids(&d.path, &mut out)?;
+        fs::collect_pids(&d.path, &mut out)?;
         out.sort_unstable();
         out.dedup();
         Ok(out)
@@ -656,7 +550,11 @@ impl Cgroup {
         }
     }
 
-    /// Kill what is left and remove every directory husk made.
+    /// Kill what is left and remove every directory husk made: the
+    /// container's own (with any cgroups below it), then the parents it
+    /// made for it, once empty. A sibling still in a parent (EBUSY) keeps
+    /// it, and that is not an error. A leaf that existed before create is
+    /// not husk's to remove.
     pub fn destroy(&self) -> Result<()> {
         if self.is_frozen().unwrap_or(false) {
             let _ = self.signal_all(libc::SIGKILL);
@@ -666,15 +564,12 @@ impl Cgroup {
         let mut first_err = None;
         for d in &self.dirs {
             let mut created = d.created.iter().rev();
-            // The container's own directory: wait for exiting tasks.
             if let Some(leaf) = created.next()
-                && let Err(e) = rmdir_retry(leaf)
+                && let Err(e) = fs::remove_tree(leaf)
                 && first_err.is_none()
             {
                 first_err = Some(e);
             }
-            // Parents husk made for it go too, once empty; a sibling still
-            // in one (EBUSY) keeps it, and that is not an error.
             for dir in created {
                 if std::fs::remove_dir(dir).is_err() {
                     break;
@@ -759,38 +654,45 @@ fn apply_batch(dir: &Path, writes: &[Write], journal: &mut Journal) -> Result<()
     Ok(())
 }
 
-fn collect_pids(dir: &Path, out: &mut Vec<i32>) -> Result<()> {
-    let text = match std::fs::read_to_string(dir.join("cgroup.procs")) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => {
-            return Err(Error::from(e).context(format!("read {}/cgroup.procs", dir.display())));
-        }
-    };
-    out.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-                collect_pids(&e.path(), out)?;
+/// Give the container's v2 cgroup the controllers its limits need, and
+/// the rest best effort, as runc and crun do: usage numbers (events,
+/// metrics) and later `update`s need them even without limits today.
+fn enable_v2_controllers(
+    h: &Hierarchy,
+    dir: &Path,
+    targets: &[(&'static str, Hierarchy)],
+    res: &Resources,
+) -> Result<()> {
+    let mut wanted: Vec<&str> = targets
+        .iter()
+        .filter(|(_, th)| th == h)
+        .map(|(c, _)| files::v2_name(c))
+        .filter(|c| *c != "devices")
+        .collect();
+    for k in res.unified.keys() {
+        if let Some((c, _)) = k.split_once('.')
+            && c != "cgroup"
+            && !wanted.contains(&c)
+        {
+            if !h.controllers.iter().any(|x| x == c) {
+                bail!(
+                    "linux.resources.unified: {k}: the {c} controller is not on this host's cgroup v2 hierarchy"
+                );
             }
+            wanted.push(c);
         }
+    }
+    enable_v2(&h.mount, dir, &wanted)?;
+    let others: Vec<&str> = h
+        .controllers
+        .iter()
+        .map(String::as_str)
+        .filter(|c| !wanted.contains(c))
+        .collect();
+    for c in others {
+        let _ = enable_v2(&h.mount, dir, &[c]);
     }
     Ok(())
-}
-
-/// rmdir, retrying while the kernel still sees exiting tasks (EBUSY).
-fn rmdir_retry(dir: &Path) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        match std::fs::remove_dir(dir) {
-            Ok(()) => return Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            Err(e) => return Err(Error::from(e).context(format!("rmdir {}", dir.display()))),
-        }
-    }
 }
 
 /// Which hierarchy enforces each controller the resources need. A v1

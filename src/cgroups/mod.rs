@@ -5,6 +5,7 @@
 
 pub mod bpf;
 pub mod files;
+mod fs;
 pub mod manager;
 pub mod resources;
 pub mod rootless;

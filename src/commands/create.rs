@@ -10,6 +10,7 @@ use nix::errno::Errno;
 use crate::bail;
 use crate::cgroups::{self, manager::Cgroup};
 use crate::cli::{CreateArgs, Global};
+use crate::container::record::{InitRef, Record};
 use crate::container::{Container, State, id, state};
 use crate::error::{Context, Error, Result};
 use crate::linux::namespaces::NsKind;
@@ -72,7 +73,11 @@ pub fn create(g: &Global, a: &CreateArgs, wait_for_start: bool, relay: bool) -> 
         ),
         _ => {}
     }
-    let container = Container::create(&g.root, &a.id)?;
+    let container = step(
+        "make-state-dir",
+        format!("mkdir {}, lock it", g.root.join(&a.id).display()),
+        || Container::create(&g.root, &a.id),
+    )?;
     match setup(&container, &plan, a, wait_for_start) {
         Ok((init, state)) => {
             // For run the init still has steps to record until its exec
@@ -114,30 +119,21 @@ fn setup(
         )?;
     }
     let fifo = if wait_for_start {
-        Some(make_fifo(&c.fifo_path())?)
+        Some(step(
+            "make-exec-fifo",
+            format!("mkfifo {}", c.fifo_path().display()),
+            || make_fifo(&c.fifo_path()),
+        )?)
     } else {
         None
     };
     let cgroup = step(
         "create-cgroup",
         format!(
-            "mkdir {} and write its limits",
+            "record, mkdir {} and write its limits",
             plan.cgroup.path.as_deref().unwrap_or(&a.id)
         ),
-        || {
-            let mode = cgroups::detect()?;
-            let hier = cgroups::hierarchies()?;
-            let res = &plan.cgroup.resources;
-            let make = |h: &[cgroups::Hierarchy]| {
-                Cgroup::create(h, mode, plan.cgroup.path.as_deref(), &a.id, res)
-            };
-            if identity::rootless() {
-                let optional = a.cgroups_optional || plan.cgroup.optional;
-                cgroups::rootless::create(&hier, make, res, optional, identity::euid())
-            } else {
-                make(&hier)
-            }
-        },
+        || make_cgroup(c, plan, a),
     )?;
     let r = match &a.console_socket {
         Some(path) => tty::connect(path).and_then(|s| {
@@ -150,6 +146,44 @@ fn setup(
         let _ = cgroup.destroy();
     }
     r
+}
+
+/// The container's cgroup, recorded before the first mkdir (see
+/// container/record.rs) and again if what was made differs from the plan.
+fn make_cgroup(c: &Container, plan: &Plan, a: &CreateArgs) -> Result<Cgroup> {
+    let mode = cgroups::detect()?;
+    let hier = cgroups::hierarchies()?;
+    let res = &plan.cgroup.resources;
+    let mut planned = None;
+    let mut make = |h: &[cgroups::Hierarchy]| {
+        let mut cg = Cgroup::plan(h, mode, plan.cgroup.path.as_deref(), &a.id)?;
+        record(c, Some(&cg))?;
+        planned = Some(cg.clone());
+        cg.make(h, res)?;
+        Ok(cg)
+    };
+    let cg = if identity::rootless() {
+        let optional = a.cgroups_optional || plan.cgroup.optional;
+        cgroups::rootless::create(&hier, make, res, optional, identity::euid())?
+    } else {
+        make(&hier)?
+    };
+    if planned.as_ref() != Some(&cg) {
+        let r = record(c, Some(&cg));
+        if let Err(e) = r {
+            let _ = cg.destroy();
+            return Err(e);
+        }
+    }
+    Ok(cg)
+}
+
+fn record(c: &Container, cgroup: Option<&Cgroup>) -> Result<()> {
+    Record {
+        cgroup: cgroup.cloned(),
+        init: None,
+    }
+    .write(&c.dir)
 }
 
 fn spawn_and_record(
@@ -173,6 +207,10 @@ fn spawn_and_record(
         console_sock,
     })?;
     let r = (|| {
+        if !cgroup.dirs.iter().any(|d| d.made_leaf()) {
+            // No cgroup of husk's own holds the init: name it in the record.
+            record_init(c, cgroup, init.pid)?;
+        }
         if !plan.cgroup.resources.devices.is_empty() {
             if !cgroup.dirs.is_empty() {
                 step(
@@ -210,7 +248,9 @@ fn spawn_and_record(
             personality: plan.process.personality,
             seccomp: plan.seccomp.clone(),
         };
-        st.write(&c.state_path())?;
+        step("write-state", c.state_path().display(), || {
+            st.write(&c.state_path())
+        })?;
         // run writes it once the exec has succeeded.
         if let Some(p) = a.pid_file.as_ref().filter(|_| fifo.is_some()) {
             write_pid_file(p, init.pid)?;
@@ -224,6 +264,20 @@ fn spawn_and_record(
             Err(e)
         }
     }
+}
+
+fn record_init(c: &Container, cgroup: &Cgroup, pid: i32) -> Result<()> {
+    let Some(s) = proc::stat(pid) else {
+        return Ok(());
+    };
+    Record {
+        cgroup: Some(cgroup.clone()),
+        init: Some(InitRef {
+            pid,
+            start_time: s.start_time,
+        }),
+    }
+    .write(&c.dir)
 }
 
 /// The fifo the init blocks on. Opened O_PATH here so the init can reopen

@@ -4,6 +4,7 @@
 pub mod id;
 pub mod lifecycle;
 pub mod process;
+pub mod record;
 pub mod root;
 pub mod state;
 
@@ -89,21 +90,44 @@ impl Container {
     /// Lock an existing container. Its state is read fresh after the lock
     /// is held, so a concurrent delete is seen as "does not exist".
     pub fn open(root: &Path, id: &str) -> Result<(Container, State)> {
+        match Container::open_any(root, id)? {
+            Opened::Ready(c, st) => Ok((c, *st)),
+            Opened::Unfinished(_) => bail!("container does not exist"),
+        }
+    }
+
+    /// Lock a container directory, whether or not its create finished.
+    pub fn open_any(root: &Path, id: &str) -> Result<Opened> {
         id::validate(id)?;
         let dir = root.join(id);
         let lock_path = dir.join(LOCK_FILE);
-        let lock = match File::open(&lock_path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!("container does not exist"),
-            Err(e) => return Err(Error::from(e).context(format!("open {}", lock_path.display()))),
+        let lock = loop {
+            let lock = match File::open(&lock_path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    bail!("container does not exist")
+                }
+                Err(e) => {
+                    return Err(Error::from(e).context(format!("open {}", lock_path.display())));
+                }
+            };
+            flock(&lock, &lock_path)?;
+            // While we waited, the holder may have removed the directory
+            // (delete, a failed create) and someone may have made a new one
+            // with the same ID: a lock on the old file guards nothing.
+            match same_file(&lock, &lock_path) {
+                Some(true) => break lock,
+                Some(false) => continue,
+                None => bail!("container does not exist"),
+            }
         };
-        flock(&lock, &lock_path)?;
-        let st = match State::read(&dir.join(STATE_FILE)) {
-            Ok(s) => s,
-            Err(e) if e.errno() == Some(Errno::ENOENT) => bail!("container does not exist"),
-            Err(e) => return Err(e),
-        };
-        Ok((Container { dir, lock }, st))
+        match State::read(&dir.join(STATE_FILE)) {
+            Ok(st) => Ok(Opened::Ready(Container { dir, lock }, Box::new(st))),
+            Err(e) if e.errno() == Some(Errno::ENOENT) => {
+                Ok(Opened::Unfinished(Container { dir, lock }))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The init must close this first thing: a flock belongs to the open
@@ -145,19 +169,69 @@ impl Container {
 
     /// Remove the directory. The lock stays held until `self` drops, so a
     /// waiter wakes up to find state.json gone.
+    ///
+    /// In an order that a kill at any point leaves repeatable: state.json
+    /// first (the container is gone for every other command), the record
+    /// (record.rs) last but for the lock, so that `delete --force` finds
+    /// what is left to undo.
     pub fn remove(&self) -> Result<()> {
         // Without a mount namespace of its own the container's mounts are
         // in husk's: they go first, or rm would reach into them.
         crate::linux::host_mounts::release(&self.dir)?;
-        std::fs::remove_dir_all(&self.dir)
-            .map_err(|e| Error::from(e).context(format!("remove {}", self.dir.display())))
+        let ctx = |p: &Path| format!("remove {}", p.display());
+        remove_if_there(&self.dir.join(STATE_FILE)).map_err(|e| e.context(ctx(&self.dir)))?;
+        let rd =
+            std::fs::read_dir(&self.dir).map_err(|e| Error::from(e).context(ctx(&self.dir)))?;
+        for e in rd.flatten() {
+            let name = e.file_name();
+            if name == record::RECORD_FILE || name == LOCK_FILE {
+                continue;
+            }
+            let p = e.path();
+            let r = if e.file_type().is_ok_and(|t| t.is_dir()) {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+            r.map_err(|e| Error::from(e).context(ctx(&p)))?;
+        }
+        for f in [record::RECORD_FILE, LOCK_FILE] {
+            remove_if_there(&self.dir.join(f)).map_err(|e| e.context(ctx(&self.dir)))?;
+        }
+        std::fs::remove_dir(&self.dir).map_err(|e| Error::from(e).context(ctx(&self.dir)))
     }
+}
+
+/// What [`Container::open_any`] found.
+pub enum Opened {
+    /// A container: its create finished and wrote state.json.
+    Ready(Container, Box<State>),
+    /// A directory whose create never finished (killed, or a delete that
+    /// was killed after it removed state.json): only `delete --force`
+    /// deals with it, from the record.
+    Unfinished(Container),
+}
+
+fn remove_if_there(p: &Path) -> Result<()> {
+    match std::fs::remove_file(p) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+/// Whether the open file `f` is still the one at `path` (None: nothing is
+/// there any more).
+fn same_file(f: &File, path: &Path) -> Option<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let now = std::fs::metadata(path).ok()?;
+    let held = f.metadata().ok()?;
+    Some(now.dev() == held.dev() && now.ino() == held.ino())
 }
 
 pub fn status_of(dir: &Path, st: &State) -> Status {
     match proc::stat(st.pid) {
         Some(p) if p.start_time == st.init_start_time && p.state != 'Z' && p.state != 'X' => {
-            if dir.join(FIFO).exists() {
+            if p.is_husk_init && dir.join(FIFO).exists() {
                 Status::Created
             } else if st
                 .cgroup

@@ -31,10 +31,20 @@ pub fn forget_mountinfo() {
     *MOUNTINFO.lock().unwrap_or_else(|p| p.into_inner()) = None;
 }
 
+/// The name the init gives itself (PR_SET_NAME) until it execs the
+/// container's process, which renames it. It tells "created" from
+/// "running" even when a `husk start` was killed after it released the
+/// init and before it removed exec.fifo. runc's init calls itself
+/// "runc:[2:INIT]" for the same reason.
+pub const INIT_COMM: &str = "husk:init";
+
 /// What /proc/<pid>/stat says about a process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProcStat {
     pub state: char,
+    /// Whether the comm (field 2) is [`INIT_COMM`]: the init has not
+    /// exec'd the container's process yet.
+    pub is_husk_init: bool,
     /// Field 22, in clock ticks since boot. With the PID it identifies a
     /// process for good: a reused PID gets a later start time.
     pub start_time: u64,
@@ -47,11 +57,14 @@ pub fn stat(pid: i32) -> Option<ProcStat> {
 
 pub fn parse_stat(text: &str) -> Option<ProcStat> {
     // comm (field 2) may hold spaces and parentheses; it ends at the last ')'.
-    let rest = &text[text.rfind(')')? + 1..];
+    let close = text.rfind(')')?;
+    let comm = text.get(text.find('(')? + 1..close)?;
+    let rest = &text[close + 1..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // rest starts at field 3 (state); field 22 is index 19 here.
     Some(ProcStat {
         state: fields.first()?.chars().next()?,
+        is_husk_init: comm == INIT_COMM,
         start_time: fields.get(19)?.parse().ok()?,
     })
 }
@@ -67,9 +80,12 @@ mod tests {
             parse_stat(s),
             Some(ProcStat {
                 state: 'S',
+                is_husk_init: false,
                 start_time: 123456
             })
         );
+        let s = "42 (husk:init) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 7 1000 10";
+        assert!(parse_stat(s).unwrap().is_husk_init);
     }
 
     #[test]

@@ -65,7 +65,7 @@ fn sequence(c: &InitConfig) -> Result<Infallible> {
 
     step(
         "reset-signals",
-        "sigprocmask(SIG_SETMASK, {}), PR_SET_PDEATHSIG",
+        "sigprocmask(SIG_SETMASK, {}), PR_SET_PDEATHSIG, PR_SET_NAME(husk:init)",
         reset_signals,
     )?;
     // While /proc is still the host's: see linux/lsm.rs.
@@ -451,6 +451,9 @@ pub fn become_userns_root() -> Result<()> {
 
 fn reset_signals() -> Result<()> {
     crate::linux::signal::reset_for_exec();
+    // The name says "not exec'd yet" to `husk state` (see proc::INIT_COMM).
+    // SAFETY: a NUL-terminated name of under 16 bytes.
+    unsafe { libc::prctl(libc::PR_SET_NAME, c"husk:init".as_ptr(), 0, 0, 0) };
     // Until create hands over, the init dies with husk.
     // SAFETY: integer-only prctl.
     unsafe {

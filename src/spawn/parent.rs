@@ -193,6 +193,7 @@ pub fn spawn(o: &SpawnOptions) -> Result<Init> {
 
     // Not through step(): its span would close, and log, in both processes.
     let what = format!("clone3({})", flag_names(clone_flags));
+    crate::steps::stop_if_asked("clone");
     let span = tracing::debug_span!("step", step = "clone", what = %what);
     let entered = span.enter();
     let forked = clone::clone3(clone_flags, cgroup_fd.as_ref().map(|f| f.as_raw_fd()))

@@ -223,9 +223,7 @@ pub fn sentence(step: &str) -> &'static str {
             "A directory of husk's own for the container (its state, a lock), locked while husk works."
         }
         "make-exec-fifo" => "The pipe the init will wait on until `husk start`.",
-        "write-state" => {
-            "Write state.json: from here on other husk commands know the container."
-        }
+        "write-state" => "Write state.json: from here on other husk commands know the container.",
         "create-cgroup" => {
             "Make the container's cgroup and write its limits: memory, CPU, pids, devices."
         }

@@ -152,8 +152,11 @@ pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
     // The container's personality is the container's, not the process's.
     plan.personality = st.personality;
     let host_mnt = crate::linux::host_mounts::recorded(&c.dir);
-    // The container lock is not needed while the process runs.
-    drop(c);
+    // The lock is held until the process has exec'd: a delete waits for it
+    // and then finds it in the cgroup, and a pause cannot freeze it half
+    // set up (its exec would then hang). Into a paused container the
+    // process freezes as it joins, and a resume must be able to thaw it.
+    let lock = if a.ignore_paused { None } else { Some(c) };
     let set = super::run::block_forwarded_signals(!a.detach);
     let console = a.console_socket.as_deref().map(tty::connect).transpose()?;
     let console_fd = console.as_ref().map(|s| s.as_raw_fd());
@@ -165,6 +168,8 @@ pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
     if let Some(p) = &a.pid_file {
         super::create::write_pid_file(p, child.pid)?;
     }
+    // The container lock is not needed while the process runs.
+    drop(lock);
     if a.detach {
         return Ok(0);
     }

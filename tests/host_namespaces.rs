@@ -484,11 +484,16 @@ fn delete_force_after_a_killed_create_removes_its_mounts() {
     ok(&o);
     assert_no_mounts(&b, "after delete --force");
     assert!(!h.root.path().join(&id).exists());
-    // A create killed mid-way still leaves its cgroup directories behind
-    // (the crash-safety issue); the test removes them, so it leaves none.
-    for d in hierarchies().iter().map(|hi| hi.dir(&id)) {
-        let _ = std::fs::remove_dir(d);
-    }
+    // The record lists the cgroup too: delete --force removed it.
+    let left: Vec<_> = hierarchies()
+        .iter()
+        .map(|hi| hi.dir(&id))
+        .filter(|d| d.exists())
+        .collect();
+    assert!(
+        left.is_empty(),
+        "cgroups left after delete --force: {left:?}"
+    );
 }
 
 /// `husk exec` into such a container sees its root, not the host's.

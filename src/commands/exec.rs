@@ -156,11 +156,13 @@ pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
     // and then finds it in the cgroup, and a pause cannot freeze it half
     // set up (its exec would then hang). Into a paused container the
     // process freezes as it joins, and a resume must be able to thaw it.
+    let dir = c.dir.clone();
     let lock = if a.ignore_paused { None } else { Some(c) };
     let set = super::run::block_forwarded_signals(!a.detach);
     let console = a.console_socket.as_deref().map(tty::connect).transpose()?;
     let console_fd = console.as_ref().map(|s| s.as_raw_fd());
-    let child = spawn_exec::spawn(&st, &plan, a.preserve_fds, console_fd, host_mnt)?;
+    let child = spawn_exec::spawn(&st, &plan, a.preserve_fds, console_fd, host_mnt)
+        .map_err(|e| stopped_meanwhile(&dir, &st, e))?;
     let master = child.wait_exec(&st).inspect_err(|_| {
         // SAFETY: reaping our own child.
         unsafe { libc::waitpid(child.pid, std::ptr::null_mut(), 0) };
@@ -201,5 +203,25 @@ mod tests {
         let mut p = process(serde_json::json!({"apparmorProfile": "own"}));
         inherit_labels(&mut p, Some(&base));
         assert_eq!(p.apparmor_profile.as_deref(), Some("own"));
+    }
+}
+
+/// The init can die while the process is set up (a kill is not
+/// serialized with exec): the clone into its dying pid namespace then
+/// fails with ENOMEM, which names the wrong cause. Say what happened.
+fn stopped_meanwhile(dir: &std::path::Path, st: &crate::container::State, e: Error) -> Error {
+    // A dying init (its pid namespace closed, the kernel reaping the rest)
+    // is not dead yet: give it a moment when the clone said ENOMEM.
+    if e.to_string().contains("ENOMEM")
+        && let Ok(fd) = crate::spawn::clone::pidfd_open(st.pid)
+    {
+        crate::container::process::wait_exit(&fd, std::time::Duration::from_secs(1));
+    }
+    if crate::container::status_of(dir, st) == Status::Stopped {
+        Error::msg("cannot exec in a stopped container").note(format_args!(
+            "the container stopped while husk set up the process ({e})"
+        ))
+    } else {
+        e
     }
 }

@@ -11,6 +11,7 @@
 //! subreaper instead, and reaps at once every child it did not spawn
 //! itself. So that it never takes a child from `Child::wait`, every spawn
 //! goes through [`spawn`], or runs inside [`quiet`].
+#![allow(dead_code)]
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -6,13 +6,18 @@
 #   ./scripts/test.sh            run every stage
 #   ./scripts/test.sh fmt build  run only these stages (in pipeline order)
 #
-# Stages: deps fmt clippy rootfs build test compat vm containerd podman docker
+# Stages: deps fmt clippy rootfs build test crash compat vm containerd podman docker
 #   deps    install missing Debian packages; check cargo, rustfmt, clippy
 #   fmt     cargo fmt --check
 #   clippy  cargo clippy --all-targets -- -D warnings
 #   rootfs  scripts/mkrootfs.sh (bundles/busybox/rootfs, used by the tests)
 #   build   cargo build
-#   test    cargo test (unit + integration; integration tests need root)
+#   test    cargo test (unit + integration; integration tests need root),
+#           without the two below
+#   crash   tests/crash.rs (husk killed at every step of create and at 300+
+#           random moments; delete --force must leave nothing) and
+#           tests/concurrency.rs (8 clients on one container, 20 rounds),
+#           with their figures printed
 #   compat  cargo test --test compat: the corpus in tests/compat (configs
 #           that runc spec, crun spec, docker, podman and ctr wrote), husk
 #           vs runc, compared from inside the container
@@ -34,7 +39,7 @@ set -eu
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-STAGES=(deps fmt clippy rootfs build test compat vm containerd podman docker)
+STAGES=(deps fmt clippy rootfs build test crash compat vm containerd podman docker)
 # vm: scripts/vm-test.sh boots Debian's stock kernel under qemu with pure
 #     cgroup v2 (this host is hybrid) and runs the v2 suite there.
 
@@ -97,12 +102,19 @@ stage_build() {
     cargo build
 }
 
+# The crash and concurrency tests run in their own stage, which prints
+# their figures.
 stage_test() {
+    local skip=(--skip crash_ --skip concurrent_clients)
     if [ -n "${HUSK_TEST_FILTER:-}" ]; then
-        cargo test -- "$HUSK_TEST_FILTER"
+        cargo test -- "$HUSK_TEST_FILTER" "${skip[@]}"
     else
-        cargo test
+        cargo test -- "${skip[@]}"
     fi
+}
+
+stage_crash() {
+    cargo test --test crash --test concurrency -- --nocapture
 }
 
 stage_vm() {

@@ -53,7 +53,7 @@ const EXPECTED: [&str; 8] = [
     "cannot delete container",
 ];
 
-fn args<'a>(op: &str, id: &'a str, n: u64) -> Vec<String> {
+fn args(op: &str, id: &str, n: u64) -> Vec<String> {
     let v: Vec<String> = match op {
         "state" => vec!["state".into(), id.into()],
         "kill" => vec!["kill".into(), id.into(), "TERM".into()],

@@ -181,6 +181,26 @@ pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
     }
 }
 
+/// The init can die while the process is set up (a kill is not
+/// serialized with exec): the clone into its dying pid namespace then
+/// fails with ENOMEM, which names the wrong cause. Say what happened.
+fn stopped_meanwhile(dir: &std::path::Path, st: &crate::container::State, e: Error) -> Error {
+    // A dying init (its pid namespace closed, the kernel reaping the rest)
+    // is not dead yet: give it a moment when the clone said ENOMEM.
+    if e.to_string().contains("ENOMEM")
+        && let Ok(fd) = crate::spawn::clone::pidfd_open(st.pid)
+    {
+        crate::container::process::wait_exit(&fd, std::time::Duration::from_secs(1));
+    }
+    if crate::container::status_of(dir, st) == Status::Stopped {
+        Error::msg("cannot exec in a stopped container").note(format_args!(
+            "the container stopped while husk set up the process ({e})"
+        ))
+    } else {
+        e
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,25 +223,5 @@ mod tests {
         let mut p = process(serde_json::json!({"apparmorProfile": "own"}));
         inherit_labels(&mut p, Some(&base));
         assert_eq!(p.apparmor_profile.as_deref(), Some("own"));
-    }
-}
-
-/// The init can die while the process is set up (a kill is not
-/// serialized with exec): the clone into its dying pid namespace then
-/// fails with ENOMEM, which names the wrong cause. Say what happened.
-fn stopped_meanwhile(dir: &std::path::Path, st: &crate::container::State, e: Error) -> Error {
-    // A dying init (its pid namespace closed, the kernel reaping the rest)
-    // is not dead yet: give it a moment when the clone said ENOMEM.
-    if e.to_string().contains("ENOMEM")
-        && let Ok(fd) = crate::spawn::clone::pidfd_open(st.pid)
-    {
-        crate::container::process::wait_exit(&fd, std::time::Duration::from_secs(1));
-    }
-    if crate::container::status_of(dir, st) == Status::Stopped {
-        Error::msg("cannot exec in a stopped container").note(format_args!(
-            "the container stopped while husk set up the process ({e})"
-        ))
-    } else {
-        e
     }
 }

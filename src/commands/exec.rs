@@ -157,7 +157,12 @@ pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
     // set up (its exec would then hang). Into a paused container the
     // process freezes as it joins, and a resume must be able to thaw it.
     let dir = c.dir.clone();
-    let lock = if a.ignore_paused { None } else { Some(c) };
+    let lock = if a.ignore_paused {
+        drop(c);
+        None
+    } else {
+        Some(c)
+    };
     let set = super::run::block_forwarded_signals(!a.detach);
     let console = a.console_socket.as_deref().map(tty::connect).transpose()?;
     let console_fd = console.as_ref().map(|s| s.as_raw_fd());
@@ -187,7 +192,7 @@ pub fn run(g: &Global, a: &ExecArgs) -> Result<i32> {
 fn stopped_meanwhile(dir: &std::path::Path, st: &crate::container::State, e: Error) -> Error {
     // A dying init (its pid namespace closed, the kernel reaping the rest)
     // is not dead yet: give it a moment when the clone said ENOMEM.
-    if e.to_string().contains("ENOMEM")
+    if e.errno() == Some(nix::errno::Errno::ENOMEM)
         && let Ok(fd) = crate::spawn::clone::pidfd_open(st.pid)
     {
         crate::container::process::wait_exit(&fd, std::time::Duration::from_secs(1));

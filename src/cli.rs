@@ -30,7 +30,8 @@ pub struct Global {
     /// Log debug messages, including every step of create
     #[arg(long, global = true)]
     pub debug: bool,
-    /// Use systemd to manage cgroups (not supported yet; refused by create)
+    /// Let systemd manage the container's cgroup (a transient unit over D-Bus;
+    /// linux.cgroupsPath is then "slice:prefix:name")
     #[arg(long, global = true)]
     pub systemd_cgroup: bool,
 }

@@ -224,6 +224,9 @@ pub fn sentence(step: &str) -> &'static str {
         }
         "make-exec-fifo" => "The pipe the init will wait on until `husk start`.",
         "write-state" => "Write state.json: from here on other husk commands know the container.",
+        "connect-systemd" => {
+            "With --systemd-cgroup, systemd owns the cgroup: husk works out the unit's name and connects to systemd over D-Bus. The unit is made once the init exists, holding its PID."
+        }
         "create-cgroup" => {
             "Make the container's cgroup and write its limits: memory, CPU, pids, devices."
         }
@@ -234,7 +237,9 @@ pub fn sentence(step: &str) -> &'static str {
         "clone" => {
             "One new process, born in new namespaces: its own PIDs, mounts, network, hostname, IPC."
         }
-        "hand-over" => "husk maps the container's user IDs and moves the init into its v1 cgroups.",
+        "hand-over" => {
+            "While the init waits, husk maps the container's user IDs, moves the init into its v1 cgroups, or asks systemd for a unit holding it (--systemd-cgroup)."
+        }
         "join-cgroups" => {
             "The init moves itself into its cgroup in each v1 hierarchy: v1 cannot start a process in one."
         }

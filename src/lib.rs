@@ -8,6 +8,7 @@ mod cgroups;
 mod cli;
 mod commands;
 mod container;
+mod dbus;
 mod error;
 mod explain;
 mod hooks;

@@ -713,3 +713,31 @@ fn bundle_directory_missing() {
         assert!(!h.root.path().join(&id).exists());
     }
 }
+
+/// `--systemd-cgroup` where systemd is not PID 1 (this host): runc's words,
+/// before anything is made. The driver itself is tested in the systemd VM
+/// (scripts/systemd-test.sh).
+#[test]
+fn systemd_cgroup_without_systemd_is_refused() {
+    common::require_root();
+    if std::path::Path::new("/run/systemd/system").is_dir() {
+        eprintln!("skipped: systemd runs here");
+        return;
+    }
+    let h = Husk::new();
+    let mut b = Bundle::new();
+    b.sh("touch /ran");
+    b.set("/linux/cgroupsPath", json!("system.slice:husk-test:x"));
+    b.write();
+    for cmd in ["create", "run"] {
+        let id = unique_id("sd");
+        let o = husk(&h, &["--systemd-cgroup", cmd, "--bundle", b.arg(), &id]);
+        let e = fails(&o);
+        assert!(
+            e.contains("systemd not running on this host, cannot use systemd cgroups manager"),
+            "{cmd}: {e}"
+        );
+        assert_nothing_left(&h, &b, &id);
+    }
+    assert!(!b.rootfs().join("ran").exists(), "the program ran");
+}

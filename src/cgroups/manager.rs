@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::files::{self, Write};
 use super::fs::{self, enable_v2, write_file};
 use super::resources::Resources;
-use super::{Hierarchy, Mode, bpf};
+use super::{Hierarchy, Mode, bpf, systemd};
 use crate::bail;
 use crate::error::{Error, Result};
 
@@ -36,6 +36,9 @@ pub struct Cgroup {
     pub dirs: Vec<Dir>,
     #[serde(default)]
     pub unified_mode: bool,
+    /// Under --systemd-cgroup: the unit that owns the cgroup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd: Option<systemd::Unit>,
 }
 
 /// Limits whose value the kernel can accept and then not hold: read them
@@ -215,7 +218,66 @@ impl Cgroup {
         Ok(Cgroup {
             dirs,
             unified_mode: mode == Mode::Unified,
+            systemd: None,
         })
+    }
+
+    /// The cgroup of a systemd unit (`--systemd-cgroup`; unified hosts
+    /// only, see systemd::check_host): systemd makes and removes the
+    /// directory, so none of it is in `created`.
+    pub fn plan_systemd(hier: &[Hierarchy], unit: &systemd::path::UnitPath) -> Result<Cgroup> {
+        let Some(h) = hier.iter().find(|h| h.v2) else {
+            bail!("--systemd-cgroup: no cgroup2 hierarchy is mounted");
+        };
+        Ok(Cgroup {
+            dirs: vec![Dir {
+                path: h.mount.join(unit.dir.trim_start_matches('/')),
+                v2: true,
+                controllers: h.controllers.clone(),
+                created: vec![],
+            }],
+            unified_mode: true,
+            systemd: Some(systemd::Unit {
+                name: unit.unit.clone(),
+                slice: unit.slice.clone(),
+                started: false,
+            }),
+        })
+    }
+
+    /// Under --systemd-cgroup, once the init exists: ask systemd for the
+    /// unit holding `pid`, make sure the init is in its cgroup, then write
+    /// the limits there as for any cgroup. `started` is set as soon as
+    /// systemd has accepted the unit, so that a failure after it stops it.
+    pub fn enter_systemd(
+        &mut self,
+        bus: &mut systemd::Systemd,
+        hier: &[Hierarchy],
+        pid: i32,
+        res: &Resources,
+    ) -> Result<()> {
+        let Some(unit) = self.systemd.clone() else {
+            bail!("enter_systemd: not a systemd cgroup");
+        };
+        let slice = unit.name.ends_with(".slice");
+        // A slice holds no processes of its own in systemd's model: the
+        // unit is made empty and husk moves the init in, as runc does.
+        let props = systemd::properties(res)?;
+        bus.start(&unit, (!slice).then_some(pid), props)?;
+        if let Some(u) = self.systemd.as_mut() {
+            u.started = true;
+        }
+        let dir = self.dirs[0].path.clone();
+        if slice {
+            write_file(&dir, "cgroup.procs", &pid.to_string()).map_err(|(e, _)| e)?;
+        } else if !dir.is_dir() {
+            bail!(
+                "systemd started {} but its cgroup {} is not there",
+                unit.name,
+                dir.display()
+            );
+        }
+        self.make_dirs_and_limits(hier, res)
     }
 
     /// Make the planned directories (`hier` in the order `plan` had it)
@@ -351,6 +413,14 @@ impl Cgroup {
         if kernel_memory_given(res, true) {
             warn_kernel_memory();
         }
+        // systemd's copy first, so that a daemon-reload keeps the new
+        // values; a value it refuses stops the update before any write.
+        if let Some(u) = &self.systemd {
+            let props = systemd::properties(res)?;
+            if !props.is_empty() {
+                systemd::Systemd::connect()?.set_properties(&u.name, props)?;
+            }
+        }
         let mut res = res.clone();
         if !res.devices.is_empty() {
             res.devices.extend(super::resources::default_device_rules());
@@ -440,10 +510,11 @@ impl Cgroup {
             dirs: self
                 .dirs
                 .iter()
-                .filter(|d| d.made_leaf())
+                .filter(|d| d.made_leaf() || self.systemd.as_ref().is_some_and(|u| u.started))
                 .cloned()
                 .collect(),
             unified_mode: self.unified_mode,
+            systemd: self.systemd.clone(),
         }
     }
 
@@ -562,6 +633,14 @@ impl Cgroup {
         }
         let _ = self.signal_all(libc::SIGKILL);
         let mut first_err = None;
+        // systemd removes its unit's cgroup when it stops the unit (and
+        // on its own once the cgroup is empty). A unit husk did not start
+        // is someone else's.
+        if let Some(u) = self.systemd.as_ref().filter(|u| u.started)
+            && let Err(e) = systemd::Systemd::connect().and_then(|mut s| s.stop(&u.name))
+        {
+            first_err = Some(e);
+        }
         for d in &self.dirs {
             let mut created = d.created.iter().rev();
             if let Some(leaf) = created.next()

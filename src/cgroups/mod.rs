@@ -11,6 +11,7 @@ pub mod resources;
 pub mod rootless;
 pub mod stats;
 pub mod sub;
+pub mod systemd;
 
 use std::path::{Path, PathBuf};
 
@@ -175,7 +176,7 @@ pub fn container_path(cgroups_path: Option<&str>, id: &str, own: &str) -> Result
     let p = match cgroups_path {
         Some(p) if p.contains(':') => {
             return Err(Error::msg(format!(
-                "linux.cgroupsPath {p:?} is a systemd slice path; husk manages cgroupfs paths only (no --systemd-cgroup yet)"
+                "linux.cgroupsPath {p:?} is a systemd path (slice:prefix:name): pass --systemd-cgroup to have systemd manage the cgroup"
             )));
         }
         Some(p) if p.starts_with('/') => p.to_string(),

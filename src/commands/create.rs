@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 
 use crate::bail;
+use std::cell::RefCell;
+
+use crate::cgroups::systemd::Systemd;
 use crate::cgroups::{self, manager::Cgroup};
 use crate::cli::{CreateArgs, Global};
 use crate::container::record::{InitRef, Record};
@@ -46,8 +49,11 @@ fn absolute(p: &Path) -> Result<PathBuf> {
 /// drive a terminal (run in the foreground).
 pub fn create(g: &Global, a: &CreateArgs, wait_for_start: bool, relay: bool) -> Result<Created> {
     id::validate(&a.id)?;
-    if g.systemd_cgroup {
-        bail!("--systemd-cgroup: husk does not support the systemd cgroup driver yet");
+    if g.systemd_cgroup && identity::rootless() {
+        bail!(
+            "--systemd-cgroup as uid {}: that needs systemd's user manager (systemdUser), which husk does not support; run as root, or without --systemd-cgroup",
+            identity::euid()
+        );
     }
     let bundle = absolute(&a.bundle)?;
     let plan = step(
@@ -78,7 +84,7 @@ pub fn create(g: &Global, a: &CreateArgs, wait_for_start: bool, relay: bool) -> 
         format!("mkdir {}, lock it", g.root.join(&a.id).display()),
         || Container::create(&g.root, &a.id),
     )?;
-    match setup(&container, &plan, a, wait_for_start) {
+    match setup(&container, &plan, a, wait_for_start, g.systemd_cgroup) {
         Ok((init, state)) => {
             // For run the init still has steps to record until its exec
             // (run finishes the timeline after wait_exec).
@@ -107,6 +113,7 @@ fn setup(
     plan: &Plan,
     a: &CreateArgs,
     wait_for_start: bool,
+    systemd: bool,
 ) -> Result<(Init, State)> {
     if !plan.ns.has(NsKind::Mount) {
         step(
@@ -127,23 +134,69 @@ fn setup(
     } else {
         None
     };
-    let cgroup = step(
-        "create-cgroup",
-        format!(
-            "record, mkdir {} and write its limits",
-            plan.cgroup.path.as_deref().unwrap_or(&a.id)
-        ),
-        || make_cgroup(c, plan, a),
-    )?;
+    let (cgroup, bus) = if systemd {
+        step(
+            "connect-systemd",
+            format!(
+                "plan the unit for {}, record it, connect to systemd over D-Bus",
+                plan.cgroup.path.as_deref().unwrap_or("(no cgroupsPath)")
+            ),
+            || systemd_cgroup(c, plan, a),
+        )
+        .map(|(cg, bus)| (cg, Some(RefCell::new(bus))))?
+    } else {
+        let cg = step(
+            "create-cgroup",
+            format!(
+                "record, mkdir {} and write its limits",
+                plan.cgroup.path.as_deref().unwrap_or(&a.id)
+            ),
+            || make_cgroup(c, plan, a),
+        )?;
+        (cg, None)
+    };
+    let cgroup = RefCell::new(cgroup);
+    let sp = Spawn {
+        c,
+        plan,
+        a,
+        fifo: fifo.as_ref(),
+        cgroup: &cgroup,
+        bus: bus.as_ref(),
+    };
     let r = match &a.console_socket {
-        Some(path) => tty::connect(path).and_then(|s| {
-            spawn_and_record(c, plan, a, fifo.as_ref(), &cgroup, Some(s.as_raw_fd()))
-        }),
-        None => spawn_and_record(c, plan, a, fifo.as_ref(), &cgroup, None),
+        Some(path) => tty::connect(path).and_then(|s| spawn_and_record(&sp, Some(s.as_raw_fd()))),
+        None => spawn_and_record(&sp, None),
     };
     if r.is_err() {
-        // The init is dead and reaped by now; its cgroup goes too.
-        let _ = cgroup.destroy();
+        // The init is dead and reaped by now; its cgroup goes too (and
+        // its systemd unit, if systemd started one).
+        let _ = cgroup.borrow().destroy();
+    }
+    r
+}
+
+/// Under --systemd-cgroup, before anything is made: the unit's name and
+/// cgroup, recorded, and a connection to systemd. The unit itself is
+/// asked for once the init exists (see [`place_in_unit`]).
+fn systemd_cgroup(c: &Container, plan: &Plan, a: &CreateArgs) -> Result<(Cgroup, Systemd)> {
+    cgroups::systemd::check_host(cgroups::detect()?)?;
+    let unit = cgroups::systemd::path::parse(plan.cgroup.path.as_deref(), &a.id)?;
+    let cg = Cgroup::plan_systemd(&cgroups::hierarchies()?, &unit)?;
+    let bus = Systemd::connect()?;
+    record(c, Some(&cg))?;
+    Ok((cg, bus))
+}
+
+/// The hand-over's work under --systemd-cgroup: the unit with the init's
+/// PID, then the limits. The record learns that the unit is husk's the
+/// moment systemd has accepted it.
+fn place_in_unit(sp: &Spawn, bus: &RefCell<Systemd>, pid: i32) -> Result<()> {
+    let hier = cgroups::hierarchies()?;
+    let mut cg = sp.cgroup.borrow_mut();
+    let r = cg.enter_systemd(&mut bus.borrow_mut(), &hier, pid, &sp.plan.cgroup.resources);
+    if cg.systemd.as_ref().is_some_and(|u| u.started) {
+        record(sp.c, Some(&cg))?;
     }
     r
 }
@@ -186,14 +239,24 @@ fn record(c: &Container, cgroup: Option<&Cgroup>) -> Result<()> {
     .write(&c.dir)
 }
 
-fn spawn_and_record(
-    c: &Container,
-    plan: &Plan,
-    a: &CreateArgs,
-    fifo: Option<&OwnedFd>,
-    cgroup: &Cgroup,
-    console_sock: Option<i32>,
-) -> Result<(Init, State)> {
+/// What spawn_and_record works with.
+struct Spawn<'a> {
+    c: &'a Container,
+    plan: &'a Plan,
+    a: &'a CreateArgs,
+    fifo: Option<&'a OwnedFd>,
+    /// Changes during the spawn under --systemd-cgroup (the unit starts).
+    cgroup: &'a RefCell<Cgroup>,
+    bus: Option<&'a RefCell<Systemd>>,
+}
+
+fn spawn_and_record(sp: &Spawn, console_sock: Option<i32>) -> Result<(Init, State)> {
+    let (c, plan, a, fifo) = (sp.c, sp.plan, sp.a, sp.fifo);
+    let planned = sp.cgroup.borrow().clone();
+    let place = |pid: i32| match sp.bus {
+        Some(bus) => place_in_unit(sp, bus, pid),
+        None => Ok(()),
+    };
     let init = spawn::spawn(&SpawnOptions {
         id: &a.id,
         plan,
@@ -203,9 +266,11 @@ fn spawn_and_record(
         preserve_fds: a.preserve_fds,
         close_in_child: &[c.lock_fd()],
         // Rootless without a delegated cgroup: none (see cgroups/rootless.rs).
-        cgroup: Some(cgroup).filter(|c| !c.dirs.is_empty()),
+        cgroup: Some(&planned).filter(|c| !c.dirs.is_empty()),
         console_sock,
+        place: sp.bus.map(|_| &place as &dyn Fn(i32) -> Result<()>),
     })?;
+    let cgroup = &sp.cgroup.borrow().clone();
     let r = (|| {
         if !cgroup.dirs.iter().any(|d| d.made_leaf()) {
             // No cgroup of husk's own holds the init: name it in the record.

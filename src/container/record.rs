@@ -131,6 +131,11 @@ mod tests {
                     created: vec!["/sys/fs/cgroup/pids/a/b".into()],
                 }],
                 unified_mode: false,
+                systemd: Some(crate::cgroups::systemd::Unit {
+                    name: "husk-c1.scope".into(),
+                    slice: "system.slice".into(),
+                    started: true,
+                }),
             }),
             init: Some(InitRef {
                 pid: 7,

@@ -35,6 +35,10 @@ pub struct SpawnOptions<'a> {
     pub cgroup: Option<&'a Cgroup>,
     /// A connected --console-socket for the terminal's master.
     pub console_sock: Option<i32>,
+    /// Puts the init in its cgroup once it exists, while it waits (the
+    /// systemd driver: systemd needs a PID to make the unit). The init is
+    /// then not born in its cgroup.
+    pub place: Option<&'a dyn Fn(i32) -> Result<()>>,
 }
 
 /// The init, set up and either blocked on the fifo or exec'ing.
@@ -150,9 +154,13 @@ pub fn spawn(o: &SpawnOptions) -> Result<Init> {
     // host's cgroup files, so husk moves it, along with its id maps.
     let self_join = has_v1 && !need_maps && join_user.is_none();
     let place_v1 = has_v1 && !self_join;
-    let need_go = need_maps || place_v1;
+    let need_go = need_maps || place_v1 || o.place.is_some();
     // v2: the init is born in its cgroup (CLONE_INTO_CGROUP), no handoff.
-    let cgroup_fd = match o.cgroup.and_then(|c| c.v2_dir()) {
+    let cgroup_fd = match o
+        .cgroup
+        .and_then(|c| c.v2_dir())
+        .filter(|_| o.place.is_none())
+    {
         Some(d) => Some(
             mounts::openat2(
                 libc::AT_FDCWD,
@@ -225,23 +233,16 @@ pub fn spawn(o: &SpawnOptions) -> Result<Init> {
     if need_go {
         step(
             "hand-over",
-            format!(
-                "{}move {pid} into the v1 cgroups",
-                if need_maps {
-                    format!(
-                        "{}, ",
-                        idmap::describe(&plan.uid_mappings, &plan.gid_mappings)
-                    )
-                } else {
-                    String::new()
-                }
-            ),
+            hand_over_text(o, pid, need_maps, place_v1),
             || {
                 if need_maps {
                     idmap::write_maps(pid, &plan.uid_mappings, &plan.gid_mappings)?;
                 }
                 if let Some(cg) = o.cgroup.filter(|_| place_v1) {
                     cg.place_v1(pid)?;
+                }
+                if let Some(place) = o.place {
+                    place(pid)?;
                 }
                 sync::send(&parent_sock, sync::GO, b"")
             },
@@ -328,6 +329,24 @@ pub fn spawn(o: &SpawnOptions) -> Result<Init> {
             }
         }
     }
+}
+
+/// What the hand-over step does, for --debug and --explain.
+fn hand_over_text(o: &SpawnOptions, pid: i32, maps: bool, v1: bool) -> String {
+    let mut parts = Vec::new();
+    if maps {
+        parts.push(idmap::describe(&o.plan.uid_mappings, &o.plan.gid_mappings));
+    }
+    if v1 {
+        parts.push(format!("move {pid} into the v1 cgroups"));
+    }
+    if let Some(u) = o.cgroup.and_then(|c| c.systemd.as_ref()) {
+        parts.push(format!(
+            "ask systemd for {} holding {pid}, write its limits",
+            u.name
+        ));
+    }
+    parts.join(", ")
 }
 
 fn finish(

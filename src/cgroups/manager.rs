@@ -627,6 +627,11 @@ impl Cgroup {
     /// it, and that is not an error. A leaf that existed before create is
     /// not husk's to remove.
     pub fn destroy(&self) -> Result<()> {
+        // A systemd unit that systemd did not start for this container is
+        // someone else's (its name was taken): so is its cgroup.
+        if self.systemd.as_ref().is_some_and(|u| !u.started) {
+            return Ok(());
+        }
         if self.is_frozen().unwrap_or(false) {
             let _ = self.signal_all(libc::SIGKILL);
             let _ = self.set_frozen(false);

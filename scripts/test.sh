@@ -6,7 +6,7 @@
 #   ./scripts/test.sh            run every stage
 #   ./scripts/test.sh fmt build  run only these stages (in pipeline order)
 #
-# Stages: deps fmt clippy rootfs build test crash compat vm containerd podman docker
+# Stages: deps fmt clippy rootfs build test crash compat vm systemd containerd podman docker
 #   deps    install missing Debian packages; check cargo, rustfmt, clippy
 #   fmt     cargo fmt --check
 #   clippy  cargo clippy --all-targets -- -D warnings
@@ -22,6 +22,8 @@
 #           that runc spec, crun spec, docker, podman and ctr wrote), husk
 #           vs runc, compared from inside the container
 #   vm      scripts/vm-test.sh: the cgroup v2 suite in a qemu VM (stock kernel)
+#   systemd scripts/systemd-test.sh: husk --systemd-cgroup in a VM whose PID 1
+#           is systemd (Debian bookworm, pure cgroup v2), checked against runc
 #   containerd  scripts/e2e/containerd.sh: ctr + runc v2 shim with husk, vs runc
 #   podman  scripts/e2e/podman.sh: podman + conmon with husk, vs runc
 #   docker  scripts/e2e/docker.sh: dockerd 20.10 (cgroupfs) with husk, vs runc
@@ -39,7 +41,7 @@ set -eu
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-STAGES=(deps fmt clippy rootfs build test crash compat vm containerd podman docker)
+STAGES=(deps fmt clippy rootfs build test crash compat vm systemd containerd podman docker)
 # vm: scripts/vm-test.sh boots Debian's stock kernel under qemu with pure
 #     cgroup v2 (this host is hybrid) and runs the v2 suite there.
 
@@ -119,6 +121,11 @@ stage_crash() {
 
 stage_vm() {
     scripts/vm-test.sh
+}
+
+# The systemd VM's image is built once into /var/cache/husk-vm/sdvm.
+stage_systemd() {
+    scripts/systemd-test.sh
 }
 
 # husk as the runtime of a private containerd (runc v2 shim) and of podman

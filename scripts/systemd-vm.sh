@@ -348,6 +348,7 @@ build_image() {
     building=$IMAGES/.build.$KEY.$$
     rm -rf "$building"
     mkdir -p "$building"
+    local t_build=$SECONDS
     fetch_kernel
     mmdebstrap_sources
     mmdebstrap_aptopts
@@ -389,7 +390,7 @@ build_image() {
     rm -rf "$dest"
     mv "$building" "$dest"
     building=""
-    say "==> image built in $((SECONDS - t0))s (mmdebstrap ${t_mm}s): $dest"
+    say "==> image built in $((SECONDS - t_build))s (mmdebstrap ${t_mm}s): $dest"
 }
 
 image_complete() {

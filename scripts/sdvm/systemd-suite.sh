@@ -126,7 +126,7 @@ check_scope() {
     done
     local inside
     inside=$(husk --root "$STATE" exec $id sh -c \
-        'cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.max /sys/fs/cgroup/cpuset.cpus /proc/self/cgroup' 2>&1 | tr '\n' ' ')
+        'cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.max /sys/fs/cgroup/cpuset.cpus /proc/self/cgroup' 2>"$WORK/exec.err" | tr '\n' ' ')
     [ "$inside" = "$((64 * MIB)) 32 50000 100000 0 0::/ " ] || why="$why inside: $inside;"
     local pid
     pid=$(husk --root "$STATE" state $id | jq -r .pid)
@@ -154,8 +154,8 @@ check_runc_same_unit() {
         [ "$h" = "$r" ] || why="$why $p: husk $h, runc $r;"
     done
     local hin rin
-    hin=$(husk --root "$STATE" exec sd-cmp cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory.low /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.max /sys/fs/cgroup/cpu.weight 2>&1 | tr '\n' ' ')
-    rin=$(runc --root "$RSTATE" exec sd-cmp cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory.low /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.max /sys/fs/cgroup/cpu.weight 2>&1 | tr '\n' ' ')
+    hin=$(husk --root "$STATE" exec sd-cmp cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory.low /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.max /sys/fs/cgroup/cpu.weight 2>"$WORK/exec.err" | tr '\n' ' ')
+    rin=$(runc --root "$RSTATE" exec sd-cmp cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory.low /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.max /sys/fs/cgroup/cpu.weight 2>"$WORK/exec.err" | tr '\n' ' ')
     [ "$hin" = "$rin" ] || why="$why inside: husk '$hin', runc '$rin';"
     hk delete --force sd-cmp >/dev/null 2>&1
     rc delete --force sd-cmp >/dev/null 2>&1
@@ -167,7 +167,8 @@ check_runc_same_unit() {
 check_default_path() {
     local b out
     b=$(bundle sd-default - null sh -c 'cat /proc/1/cgroup')
-    out=$(hk run --bundle "$b" sd-default 2>&1)
+    # stdout only: runc spec's ambient capabilities get a warning on stderr.
+    out=$(hk run --bundle "$b" sd-default 2>"$WORK/run.err")
     # The unit is gone once its only process exits; so is the container.
     local st=$?
     if [ $st -eq 0 ] && [ "$out" = "0::/" ]; then
@@ -400,7 +401,8 @@ time_runs() {
 echo "systemd $(systemctl --version | head -1 | cut -d' ' -f2), kernel $(uname -r), PID 1 $(ps -p 1 -o comm=), $(stat -fc %T /sys/fs/cgroup)"
 rm -rf "$WORK" && mkdir -p "$WORK"
 cp -a $P/rootfs "$WORK/rootfs" && echo "rootfs copied"
-husk spec --bundle "$WORK" && mv "$WORK/config.json" "$WORK/base.json"
+# The base config is the one runc writes (runc spec), not husk's own.
+runc spec --bundle "$WORK" && mv "$WORK/config.json" "$WORK/base.json"
 echo "boot: $(timeout 60 systemctl is-system-running --wait 2>&1)"
 
 for c in scope runc_same_unit default_path oom pause update kill_all_and_delete \

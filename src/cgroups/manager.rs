@@ -639,9 +639,8 @@ impl Cgroup {
         let _ = self.signal_all(libc::SIGKILL);
         let mut first_err = None;
         // systemd removes its unit's cgroup when it stops the unit (and
-        // on its own once the cgroup is empty). A unit husk did not start
-        // is someone else's.
-        if let Some(u) = self.systemd.as_ref().filter(|u| u.started)
+        // on its own once the cgroup is empty).
+        if let Some(u) = &self.systemd
             && let Err(e) = systemd::Systemd::connect().and_then(|mut s| s.stop(&u.name))
         {
             first_err = Some(e);

@@ -60,10 +60,15 @@ PACKAGES=(
     util-linux kmod
     # the oracle for scripts/sdvm/systemd-suite.sh
     runc
+    # the engines of scripts/engines-test.sh, with what their e2e scripts use
+    podman conmon catatonit docker.io containerd iptables python3
+    busybox-static uidmap
+    # CNI plugins: containerd's CRI plugin needs a pod network (scripts/e2e/cri.sh)
+    containernetworking-plugins
 )
 # Bump when the way the image is made changes (the guest files of
 # scripts/sdvm/ are hashed into the key anyway).
-RECIPE_VERSION=1
+RECIPE_VERSION=2
 SUITE=bookworm
 # Free space in the guest's root filesystem (the cached file is sparse).
 ROOT_FREE_MB=6144
@@ -325,6 +330,11 @@ EOF
         systemd-journal-catalog-update.service systemd-pstore.service \
         systemd-fsck-root.service \
         >/dev/null 2>&1
+    # The engines are installed with their units enabled, as on any Debian
+    # host; a payload that tests one starts it (systemctl start). Not at
+    # boot: under TCG they would slow every boot, for every payload.
+    chroot "$root" systemctl disable docker.service docker.socket containerd.service \
+        >/dev/null 2>&1 || true
     # What those masked updates would have done on the first boot.
     chroot "$root" systemd-hwdb update
     chroot "$root" journalctl --update-catalog >/dev/null 2>&1 || true

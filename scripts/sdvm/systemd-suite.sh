@@ -370,6 +370,40 @@ check_killed_create() {
     if [ -z "$why" ]; then pass killed-create; else fail killed-create "$why"; fi
 }
 
+# Without --systemd-cgroup, a cgroup path below this service's own cgroup,
+# which has processes (the suite's): cgroup v2's "no internal processes"
+# rule. runc enables the threaded controllers there and makes the new
+# cgroups threaded; limits that need a domain controller are refused. husk
+# must do the same, in runc's words. Runs last: it leaves the service a
+# thread root.
+check_service_subtree() {
+    local why="" me rt out st want
+    me=$(awk -F: '$1 == "0" { print $3 }' /proc/self/cgroup)
+    for rt in runc husk; do
+        local root=$STATE
+        [ $rt = runc ] && root=$RSTATE
+        b=$(bundle sub-$rt "$me/sub-$rt/ctr" '{"pids":{"limit":100}}' \
+            sh -c 'cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/cgroup.type')
+        out=$(timeout 60 $rt --root "$root" run --bundle "$b" sub-$rt 2>&1 | grep -v 'ambient')
+        [ "$(oneline "$out")" = "100|threaded" ] || why="$why $rt, pids only: $out;"
+        b=$(bundle subm-$rt "$me/subm-$rt/ctr" '{"memory":{"limit":67108864}}' true)
+        out=$(timeout 60 $rt --root "$root" run --bundle "$b" subm-$rt 2>&1)
+        st=$?
+        # (Their logs quote the path as \"...\".)
+        out=${out//\\/}
+        want="cannot enter cgroupv2 \"/sys/fs/cgroup$me\" with domain controllers -- it is in domain threaded mode"
+        [ $st -ne 0 ] || why="$why $rt, memory: ran;"
+        grep -qF -- "$want" <<<"$out" || why="$why $rt, memory said: $out;"
+    done
+    [ -e "$STATE/subm-husk" ] && why="$why husk left its state dir;"
+    [ -e "/sys/fs/cgroup$me/subm-husk" ] && why="$why husk left /sys/fs/cgroup$me/subm-husk;"
+    [ -e "/sys/fs/cgroup$me/sub-husk/ctr" ] && why="$why husk left /sys/fs/cgroup$me/sub-husk/ctr;"
+    for rt in runc husk; do
+        rmdir "/sys/fs/cgroup$me"/sub*-$rt/ctr "/sys/fs/cgroup$me"/sub*-$rt 2>/dev/null
+    done
+    if [ -z "$why" ]; then pass service-subtree; else fail service-subtree "$why"; fi
+}
+
 # run of true, ten times, with and without --systemd-cgroup.
 time_runs() {
     local b s e i
@@ -406,7 +440,7 @@ runc spec --bundle "$WORK" && mv "$WORK/config.json" "$WORK/base.json"
 echo "boot: $(timeout 60 systemctl is-system-running --wait 2>&1)"
 
 for c in scope runc_same_unit default_path oom pause update kill_all_and_delete \
-    bad_path new_slice unit_exists unreachable killed_create; do
+    bad_path new_slice unit_exists unreachable killed_create service_subtree; do
     selected "${c//_/-}" || continue
     "check_$c"
 done

@@ -49,43 +49,85 @@ fn fill_cpuset(parent: &Path, dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The v2 controllers that work in a threaded subtree; the others (memory,
+/// io, hugetlb, rdma, misc) are "domain" controllers.
+const THREADED: [&str; 4] = ["cpu", "cpuset", "pids", "perf_event"];
+
 /// cgroup v2 only lets a controller's files appear in a child once every
-/// ancestor lists it in cgroup.subtree_control.
-pub(super) fn enable_v2(mount: &Path, leaf: &Path, controllers: &[&str]) -> Result<()> {
-    if controllers.is_empty() {
-        return Ok(());
+/// ancestor lists it in cgroup.subtree_control. `wanted` must be enabled
+/// all the way (the limits need them); `optional` are tried and may fail.
+/// Walks from the top down, because enabling a controller in one
+/// directory can change what its children may become (see settle_type).
+pub(super) fn enable_v2(
+    mount: &Path,
+    leaf: &Path,
+    wanted: &[&str],
+    optional: &[&str],
+) -> Result<()> {
+    let domain = wanted.iter().any(|c| !THREADED.contains(c));
+    let mut chain = vec![mount.to_path_buf()];
+    let mut cur = mount.to_path_buf();
+    for c in components(mount, leaf) {
+        cur.push(c);
+        chain.push(cur.clone());
     }
-    let mut chain = Vec::new();
-    let mut p = leaf.parent();
-    while let Some(d) = p {
-        if !d.starts_with(mount) {
-            break;
+    let (leaf_dir, ancestors) = chain.split_last().expect("chain holds the mount");
+    for d in ancestors {
+        if d != mount {
+            settle_type(d, domain)?;
         }
-        chain.push(d.to_path_buf());
-        if d == mount {
-            break;
-        }
-        p = d.parent();
-    }
-    for d in chain.iter().rev() {
         let have = std::fs::read_to_string(d.join("cgroup.subtree_control")).unwrap_or_default();
-        for c in controllers {
-            if have.split_whitespace().any(|h| h == *c) {
-                continue;
-            }
-            write_file(d, "cgroup.subtree_control", &format!("+{c}")).map_err(|(e, errno)| {
-                if errno == Errno::EBUSY {
-                    e.context(format!(
-                        "enable the {c} controller: {} has processes of its own, and cgroup v2 only gives controllers to cgroups without them; use an absolute linux.cgroupsPath",
-                        d.display()
-                    ))
-                } else {
-                    e.context(format!("enable the {c} controller"))
-                }
-            })?;
+        let on = |c: &str| have.split_whitespace().any(|h| h == c);
+        for c in wanted.iter().filter(|c| !on(c)) {
+            enable_one(d, c)?;
         }
+        for c in optional.iter().filter(|c| !on(c) && !wanted.contains(c)) {
+            let _ = write_file(d, "cgroup.subtree_control", &format!("+{c}"));
+        }
+    }
+    if leaf_dir != mount {
+        settle_type(leaf_dir, domain)?;
     }
     Ok(())
+}
+
+fn enable_one(d: &Path, c: &str) -> Result<()> {
+    write_file(d, "cgroup.subtree_control", &format!("+{c}")).map_err(|(e, errno)| {
+        if errno == Errno::EBUSY {
+            e.context(format!(
+                "enable the {c} controller: {} has processes of its own, and cgroup v2 only gives controllers to cgroups without them; use an absolute linux.cgroupsPath",
+                d.display()
+            ))
+        } else {
+            e.context(format!("enable the {c} controller"))
+        }
+    })
+}
+
+/// cgroup v2's "no internal processes" rule, where a path runs through a
+/// cgroup that has processes of its own (a systemd service with
+/// Delegate=yes, say). The kernel still lets such a cgroup enable the
+/// threaded controllers, and then it becomes a thread root: a new child is
+/// "domain invalid" and can take no process (clone3 and cgroup.procs give
+/// EOPNOTSUPP) until it is made "threaded". runc makes it threaded when
+/// the limits need no domain controller, and refuses otherwise, in these
+/// words; husk does the same.
+fn settle_type(d: &Path, domain: bool) -> Result<()> {
+    let Ok(t) = std::fs::read_to_string(d.join("cgroup.type")) else {
+        return Ok(());
+    };
+    match (t.trim(), domain) {
+        ("domain invalid", false) => write_file(d, "cgroup.type", "threaded").map_err(|(e, _)| e),
+        ("domain invalid", true) => Err(Error::msg(format!(
+            "cannot enter cgroupv2 {:?} with domain controllers -- it is in an invalid state",
+            d.display().to_string()
+        ))),
+        (t @ ("threaded" | "domain threaded"), true) => Err(Error::msg(format!(
+            "cannot enter cgroupv2 {:?} with domain controllers -- it is in {t} mode",
+            d.display().to_string()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 pub(super) fn collect_pids(dir: &Path, out: &mut Vec<i32>) -> Result<()> {

@@ -430,7 +430,7 @@ impl Cgroup {
         let res = &res;
         for (c, h) in targets.iter().filter(|(c, h)| h.v2 && *c != "devices") {
             if let Some(d) = self.dir_of(h) {
-                enable_v2(&h.mount, &d.path, &[files::v2_name(c)])?;
+                enable_v2(&h.mount, &d.path, &[files::v2_name(c)], &[])?;
             }
         }
         let mut journal = Journal::recording();
@@ -765,17 +765,8 @@ fn enable_v2_controllers(
             wanted.push(c);
         }
     }
-    enable_v2(&h.mount, dir, &wanted)?;
-    let others: Vec<&str> = h
-        .controllers
-        .iter()
-        .map(String::as_str)
-        .filter(|c| !wanted.contains(c))
-        .collect();
-    for c in others {
-        let _ = enable_v2(&h.mount, dir, &[c]);
-    }
-    Ok(())
+    let all: Vec<&str> = h.controllers.iter().map(String::as_str).collect();
+    enable_v2(&h.mount, dir, &wanted, &all)
 }
 
 /// Which hierarchy enforces each controller the resources need. A v1

@@ -156,11 +156,11 @@ pub fn spawn(o: &SpawnOptions) -> Result<Init> {
     let place_v1 = has_v1 && !self_join;
     let need_go = need_maps || place_v1 || o.place.is_some();
     // v2: the init is born in its cgroup (CLONE_INTO_CGROUP), no handoff.
-    let cgroup_fd = match o
+    let born_in = o
         .cgroup
         .and_then(|c| c.v2_dir())
-        .filter(|_| o.place.is_none())
-    {
+        .filter(|_| o.place.is_none());
+    let cgroup_fd = match &born_in {
         Some(d) => Some(
             mounts::openat2(
                 libc::AT_FDCWD,
@@ -200,7 +200,10 @@ pub fn spawn(o: &SpawnOptions) -> Result<Init> {
     };
 
     // Not through step(): its span would close, and log, in both processes.
-    let what = format!("clone3({})", flag_names(clone_flags));
+    let mut what = format!("clone3({})", flag_names(clone_flags));
+    if let Some(d) = &born_in {
+        what.push_str(&format!(" into cgroup {}", d.display()));
+    }
     crate::steps::stop_if_asked("clone");
     let span = tracing::debug_span!("step", step = "clone", what = %what);
     let entered = span.enter();
